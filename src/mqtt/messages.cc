@@ -459,7 +459,13 @@ Result<StatusMessage> StatusFromJson(std::string_view text) {
   EL_RETURN_IF_ERROR(f.String("state", &m.state, 16));
   if (m.state != "online" && m.state != "offline") return f.Error("state", "must be online or offline");
   EL_RETURN_IF_ERROR(f.Int("timestamp", &m.timestamp_ms, 0, INT64_MAX, false));
-  m.counters_present = f.Find("uptime_s") != nullptr;
+  // A will carries only device_id and state; any health field means a full status message.
+  m.counters_present = false;
+  for (const char* k : {"agent_version", "model", "ota", "alarm_active", "uptime_s", "results", "sent", "dropped",
+                        "spool_depth", "spool_bytes", "spool_errors", "overruns", "bad_inputs",
+                        "alarm_command_failures", "inference_ms_p50", "inference_ms_p99"}) {
+    if (f.Find(k) != nullptr) m.counters_present = true;
+  }
   EL_RETURN_IF_ERROR(f.String("agent_version", &m.agent_version, 64, false));
   EL_RETURN_IF_ERROR(f.Model("model", &m.model, false));
   if (const json* ota = f.Find("ota")) {
