@@ -195,7 +195,10 @@ Status Agent::Init() {
       e.installed = info;
       Post(std::move(e));
     };
-    ota_ = std::make_unique<OtaUpdater>(oo, &*store_, env_, options_.loader, std::move(oc), model_ref_.version);
+    std::string sha = store_->current() && store_->current()->version == model_ref_.version
+                          ? store_->current()->sha256
+                          : "";
+    ota_ = std::make_unique<OtaUpdater>(oo, &*store_, env_, options_.loader, std::move(oc), model_ref_.version, sha);
   }
 
   if (!options_.metrics_listen.empty()) {
@@ -258,7 +261,7 @@ void Agent::Post(Event event) {
 }
 
 void Agent::RequestStop() {
-  stop_.store(true);
+  if (stop_.exchange(true)) abort_drain_.store(true);  // the second request: stop draining too
   uint64_t one = 1;
   if (event_fd_ >= 0) (void)!::write(event_fd_, &one, sizeof one);
 }
@@ -272,7 +275,7 @@ void Agent::HandleEvents() {
     std::lock_guard<std::mutex> lock(events_mu_);
     events.swap(events_);
   }
-  const int64_t now = NowMs();
+  const int64_t now = MonoMs();
   for (Event& e : events) {
     switch (e.kind) {
       case Event::Kind::kConnected:
@@ -285,6 +288,7 @@ void Agent::HandleEvents() {
         break;
       case Event::Kind::kConnectionLost:
         connected_ = false;
+        publisher_->OnDisconnected();
         Log(LogLevel::kWarn, "mqtt: connection lost (" + e.text + "); results are spooled until it is back");
         break;
       case Event::Kind::kConnectFailure:
@@ -361,9 +365,9 @@ Status Agent::Run() {
         }
       }
     }
-    Status pump = publisher_->Pump(NowMs());
+    Status pump = publisher_->Pump(MonoMs());
     if (!pump.ok()) spool_error_log_.Log(LogLevel::kError, pump.message());
-    if (NowMs() - last_housekeeping_ms_ >= kHousekeepingMs) Housekeeping(false);
+    if (MonoMs() - last_housekeeping_ms_ >= kHousekeepingMs) Housekeeping(false);
     if (options_.max_results > 0 && results_ >= options_.max_results) {
       Log(LogLevel::kInfo, "stopping after " + std::to_string(results_) + " results (--max-results)");
       break;
@@ -373,7 +377,9 @@ Status Agent::Run() {
       break;
     }
   }
-  Drain();
+  // At the natural end (input or --max-results) the results are the point: wait for the broker.
+  // On a stop request only what the open link can take in the drain time.
+  Drain(/*wait_for_link=*/!stop_.load());
   return Status::Ok();
 }
 
@@ -449,7 +455,7 @@ void Agent::Store(Stream stream, const std::string& topic, const std::string& pa
   rec.id = *id;
   rec.topic = topic;
   rec.payload = payload;
-  publisher_->OnStored(rec, rec.created_ms);
+  publisher_->OnStored(rec, MonoMs());
 }
 
 void Agent::RaiseOrClear(const AlarmDebouncer::Update& u, float score, int64_t result_seq) {
@@ -489,7 +495,7 @@ void Agent::RaiseOrClear(const AlarmDebouncer::Update& u, float score, int64_t r
         {"EDGELOOP_ALARM_MODEL", a.model.name},
         {"EDGELOOP_ALARM_MODEL_VERSION", std::to_string(a.model.version)},
     };
-    Status st = commands_.Start(cfg_.alarm.command, env, NowMs());
+    Status st = commands_.Start(cfg_.alarm.command, env, MonoMs());
     if (!st.ok()) {
       ++command_failures_;
       Log(LogLevel::kError, st.message());
@@ -523,7 +529,7 @@ mqtt::StatusMessage Agent::Snapshot() const {
 }
 
 void Agent::Housekeeping(bool force_status) {
-  const int64_t now = NowMs();
+  const int64_t now = MonoMs();
   last_housekeeping_ms_ = now;
   for (const std::string& failure : commands_.Reap(now)) {
     ++command_failures_;
@@ -532,7 +538,7 @@ void Agent::Housekeeping(bool force_status) {
   }
   if (now - last_expiry_check_ms_ >= kExpiryCheckMs) {
     last_expiry_check_ms_ = now;
-    auto dropped = spool_->DropExpired(now);
+    auto dropped = spool_->DropExpired(NowMs());  // ages are wall-clock: created_ms is a timestamp
     if (!dropped.ok()) {
       spool_error_log_.Log(LogLevel::kError, dropped.status().message());
     } else if (*dropped > 0) {
@@ -545,6 +551,15 @@ void Agent::Housekeeping(bool force_status) {
     status_dirty_ = true;
     last_dropped_ = s.dropped;
   }
+  // So is a backlog building up (more than a few messages waiting) and its end (drained), with
+  // hysteresis so that the one or two messages in flight at 10 Hz do not make it flap.
+  if (!backlog_ && s.spool_depth > 10) {
+    backlog_ = true;
+    status_dirty_ = true;
+  } else if (backlog_ && s.spool_depth == 0) {
+    backlog_ = false;
+    status_dirty_ = true;
+  }
   metrics_.Update(s, connected_.load());
   if (force_status || status_dirty_ || now - last_status_ms_ >= options_.status_interval_ms) PublishStatus(true);
 }
@@ -556,21 +571,22 @@ void Agent::PublishStatus(bool online) {
   auto r = mqtt_->Publish(status_topic_, mqtt::StatusToJson(s), 1, true, kStatusTag);
   if (r.ok()) {
     status_dirty_ = false;
-    last_status_ms_ = NowMs();
+    last_status_ms_ = MonoMs();
   }
 }
 
-void Agent::Drain() {
-  // Deliver what is unacknowledged while the link is up, so a clean stop leaves an empty spool.
-  const int64_t deadline = NowMs() + options_.drain_timeout_ms;
-  (void)publisher_->Pump(NowMs());
-  while (mqtt_->connected() && publisher_->depth() > 0 && NowMs() < deadline) {
+void Agent::Drain(bool wait_for_link) {
+  // Deliver what is unacknowledged, so a clean stop leaves an empty spool.
+  const int64_t deadline = MonoMs() + options_.drain_timeout_ms;
+  (void)publisher_->Pump(MonoMs());
+  while ((connected_.load() || wait_for_link) && publisher_->depth() > 0 && MonoMs() < deadline &&
+         !abort_drain_.load()) {
     pollfd fd{event_fd_, POLLIN, 0};
     ::poll(&fd, 1, 50);
     HandleEvents();
-    (void)publisher_->Pump(NowMs());
+    (void)publisher_->Pump(MonoMs());
   }
-  (void)publisher_->Pump(NowMs(), /*force_flush=*/true);
+  (void)publisher_->Pump(MonoMs(), /*force_flush=*/true);
   if (publisher_->depth() > 0) {
     Log(LogLevel::kInfo, "stopping with " + std::to_string(publisher_->depth()) +
                              " unacknowledged message(s) in the spool; they are sent at the next start");

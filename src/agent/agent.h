@@ -62,8 +62,9 @@ class Agent {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // Runs until RequestStop, the end of the input, or max_results; then drains the spool (while
-  // connected, up to drain_timeout_ms), publishes the offline status and disconnects.
+  // Runs until RequestStop, the end of the input, or max_results; then drains the spool (up to
+  // drain_timeout_ms; after RequestStop only while connected), publishes the offline status and
+  // disconnects. A second RequestStop ends the drain at once.
   Status Run();
   // Async-signal-safe.
   void RequestStop();
@@ -85,8 +86,10 @@ class Agent {
   void RaiseOrClear(const AlarmDebouncer::Update& u, float score, int64_t result_seq);
   void Housekeeping(bool force_status);
   void PublishStatus(bool online);
-  void Drain();
+  void Drain(bool wait_for_link);
+  // Wall clock for timestamps (messages, spool ages); monotonic for every interval and deadline.
   int64_t NowMs() const { return env_->NowUnixMillis(); }
+  int64_t MonoMs() const { return env_->NowMicros() / 1000; }
 
   AgentOptions options_;
   const AgentConfig& cfg_;
@@ -119,6 +122,7 @@ class Agent {
   int64_t last_housekeeping_ms_ = 0;
   int64_t last_expiry_check_ms_ = 0;
   int64_t last_dropped_ = 0;
+  bool backlog_ = true;  // reported as drained once the spool is empty
   bool source_ended_ = false;
   std::atomic<bool> connected_{false};
   RepeatedLog bad_input_log_, spool_error_log_, connect_log_, publish_error_log_, no_model_log_;
@@ -128,6 +132,7 @@ class Agent {
   std::unique_ptr<MetricsServer> metrics_server_;
 
   std::atomic<bool> stop_{false};
+  std::atomic<bool> abort_drain_{false};
   mutable std::mutex events_mu_;
   std::vector<Event> events_;  // GUARDED_BY(events_mu_)
 };

@@ -45,13 +45,14 @@ void MaybeCrashAt(const std::string& configured, const char* point) {
 }
 
 OtaUpdater::OtaUpdater(OtaOptions options, ModelStore* store, Env* env, ModelLoader loader, Callbacks callbacks,
-                       int64_t installed_version)
+                       int64_t installed_version, std::string installed_sha256)
     : options_(std::move(options)),
       store_(store),
       env_(env),
       loader_(std::move(loader)),
       callbacks_(std::move(callbacks)),
-      installed_version_(installed_version) {
+      installed_version_(installed_version),
+      installed_sha256_(std::move(installed_sha256)) {
   if (const char* cp = std::getenv("EDGELOOP_TEST_CRASH_POINT")) crash_point_ = cp;
 }
 
@@ -195,7 +196,9 @@ void OtaUpdater::Consider(const Candidate& c) {
   if (m.name != options_.model) {
     return refuse("manifest is for model '" + m.name + "', this device runs '" + options_.model + "'");
   }
-  if (m.version == installed_version_) return;  // what we run already (a retained push, a poll)
+  // What we run already (a retained push, a poll). The same version with other bytes is refused
+  // below as not newer: a registry never changes a published version.
+  if (m.version == installed_version_ && m.sha256 == installed_sha256_) return;
   Status st = registry::VerifyManifest(m, options_.public_key);
   if (!st.ok()) return refuse("signature: " + st.message());
   st = registry::CheckManifestAcceptable(m, installed_version_, env_->NowUnixMillis());
@@ -234,6 +237,7 @@ void OtaUpdater::Consider(const Candidate& c) {
   }
   MaybeCrashAt(crash_point_, "ota-after-commit");
   installed_version_ = m.version;
+  installed_sha256_ = m.sha256;
   if (callbacks_.on_installed) callbacks_.on_installed(std::move(*model), *placed);
   Report("installed", m.version, "");
 }

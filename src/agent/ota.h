@@ -60,10 +60,10 @@ class OtaUpdater {
     // Any outcome worth reporting (status topic).
     std::function<void(const mqtt::OtaStatus& status)> on_status;
   };
-  // `store` and `env` must outlive the updater. `installed_version` is the version the loop runs
-  // (0 for none or a local model file).
+  // `store` and `env` must outlive the updater. `installed_version` and `installed_sha256` are
+  // those of the model the loop runs (0 and "" for none or a local model file).
   OtaUpdater(OtaOptions options, ModelStore* store, Env* env, ModelLoader loader, Callbacks callbacks,
-             int64_t installed_version);
+             int64_t installed_version, std::string installed_sha256);
   ~OtaUpdater();  // Stop()
   OtaUpdater(const OtaUpdater&) = delete;
   OtaUpdater& operator=(const OtaUpdater&) = delete;
@@ -96,6 +96,7 @@ class OtaUpdater {
   ModelLoader loader_;
   Callbacks callbacks_;
   int64_t installed_version_;  // OTA thread only after Start
+  std::string installed_sha256_;
   std::set<std::string> refused_;  // signatures of manifests refused for good (OTA thread)
   std::string crash_point_;        // EDGELOOP_TEST_CRASH_POINT, for crash tests
   std::string last_poll_error_;    // OTA thread: reported once until it changes

@@ -19,6 +19,7 @@ void Publisher::OnConnected(int64_t now_ms) {
   retry_.clear();
   cursor_ = 0;
   backlog_ = true;
+  link_up_ = true;
 }
 
 void Publisher::OnComplete(uint64_t tag, const Status& status, int64_t now_ms) {
@@ -48,7 +49,8 @@ bool Publisher::Send(const SpoolRecord& r, int64_t /*now_ms*/) {
 }
 
 void Publisher::OnStored(const SpoolRecord& record, int64_t now_ms) {
-  if (backlog_ || !sink_->connected() || inflight_.size() >= options_.max_inflight || record.id <= cursor_) {
+  if (backlog_ || !link_up_ || !sink_->connected() || inflight_.size() >= options_.max_inflight ||
+      record.id <= cursor_) {
     backlog_ = true;
     return;
   }
@@ -61,7 +63,7 @@ void Publisher::OnStored(const SpoolRecord& record, int64_t now_ms) {
 
 Status Publisher::Pump(int64_t now_ms, bool force_flush) {
   Status flush = FlushAcks(now_ms, force_flush);
-  if (!sink_->connected()) return flush;
+  if (!link_up_ || !sink_->connected()) return flush;
   // Refused messages whose retry time has come.
   for (auto it = retry_.begin(); it != retry_.end() && inflight_.size() < options_.max_inflight;) {
     if (it->second > now_ms) {

@@ -47,8 +47,11 @@ class Publisher {
   // `spool` and `sink` must outlive the Publisher.
   Publisher(Spool* spool, MessageSink* sink, Options options);
 
-  // The link came up: resend everything unacknowledged from the start of the spool.
+  // The link came up: resend everything unacknowledged from the start of the spool. Nothing is
+  // sent before the first OnConnected (a message sent in between would go twice).
   void OnConnected(int64_t now_ms);
+  // The link went down: nothing is sent until the next OnConnected.
+  void OnDisconnected() { link_up_ = false; }
   // A completion from the sink, with the tag given to Publish.
   void OnComplete(uint64_t tag, const Status& status, int64_t now_ms);
   // A message was just stored (`record` with its id): sends it now if nothing older waits.
@@ -71,6 +74,7 @@ class Publisher {
   Spool* spool_;       // not owned
   MessageSink* sink_;  // not owned
   Options options_;
+  bool link_up_ = false;
   uint32_t epoch_ = 1;
   int64_t cursor_ = 0;    // highest id handed to the sink in this epoch
   bool backlog_ = true;   // the spool may hold unsent messages after cursor_

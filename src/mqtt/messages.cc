@@ -163,7 +163,11 @@ class Fields {
       std::string where = std::string(key) + "[" + std::to_string(i) + "]";
       if (!e.is_number()) return Error(where, "must be a number");
       double d = e.get<double>();
-      if (!std::isfinite(d) || std::fabs(d) > FLT_MAX) return Error(where, "outside the float range");
+      // Doubles below FLT_MAX + half an ulp round to a finite float (the shortest text form of
+      // FLT_MAX, 3.4028235e+38, is slightly above FLT_MAX as a double).
+      if (!std::isfinite(d) || std::fabs(d) >= static_cast<double>(FLT_MAX) + std::ldexp(1.0, 103)) {
+        return Error(where, "outside the float range");
+      }
       out->push_back(static_cast<float>(d));
     }
     return Status::Ok();

@@ -20,7 +20,7 @@ ResultMessage SampleResult() {
   m.all_scores = {{"normal", 0.0234375f}, {"warning", 0.0625f}, {"failure", 0.9140625f}};
   m.inference_ms = 0.0123;
   m.model = {"vibration-classifier", 3};
-  m.raw_data = {2.5f, 2.7f, -1.25f, 0.1f, 3.0f, 2.0f, 1.0f, 0.5f, 0.25f, 1e30f};
+  m.raw_data = {2.5f, 2.7f, -1.25f, 0.1f, 3.0f, 2.0f, 1.0f, 0.5f, FLT_MAX, -FLT_MAX};  // saturated readings too
   return m;
 }
 
