@@ -38,9 +38,10 @@ class PublisherTest : public ::testing::Test {
     pub_ = std::make_unique<Publisher>(spool_.get(), &sink_, o);
   }
   SpoolRecord Put(const std::string& payload) {
+    static const std::string kTopic = "t";
     SpoolRecord r;
     r.seq = spool_->NextSeq(Stream::kResults);
-    r.topic = "t";
+    r.topic = kTopic;
     r.payload = payload;
     r.id = *spool_->Put(Stream::kResults, r.seq, r.topic, r.payload, 0);
     pub_->OnStored(r, now_);
@@ -62,7 +63,7 @@ class PublisherTest : public ::testing::Test {
 };
 
 TEST_F(PublisherTest, OfflineMessagesWaitAndGoInOrderOnConnect) {
-  for (int i = 0; i < 6; ++i) Put("m" + std::to_string(i));
+  for (int i = 0; i < 6; ++i) Put(std::string("m").append(std::to_string(i)));
   EXPECT_TRUE(sink_.sent.empty());
   EXPECT_EQ(pub_->depth(), 6);
   sink_.up = true;

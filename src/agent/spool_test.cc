@@ -33,7 +33,7 @@ TEST(SqliteSpool, PutReadRemoveInOrder) {
   EXPECT_EQ(s->NextSeq(Stream::kResults), 1);
   EXPECT_EQ(s->NextSeq(Stream::kAlarms), 1);
   std::vector<int64_t> ids;
-  for (int i = 0; i < 5; ++i) ids.push_back(PutNext(*s, Stream::kResults, "r" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) ids.push_back(PutNext(*s, Stream::kResults, std::string("r").append(std::to_string(i))));
   ids.push_back(PutNext(*s, Stream::kAlarms, "a0"));
   EXPECT_EQ(s->NextSeq(Stream::kResults), 6);
   EXPECT_EQ(s->NextSeq(Stream::kAlarms), 2);
