@@ -79,7 +79,8 @@ class Agent {
   Status Init();
   Status ChooseStartModel();
   void InstallModel(std::unique_ptr<Model> model, mqtt::ModelRef ref);
-  void Post(Event event);
+  // Queues an event from another thread; `wake` interrupts the loop's wait.
+  void Post(Event event, bool wake = true);
   void HandleEvents();
   void ProcessWindow(const std::vector<float>& window, const std::string& where);
   void Store(Stream stream, const std::string& topic, const std::string& payload);
@@ -125,6 +126,7 @@ class Agent {
   bool backlog_ = true;  // reported as drained once the spool is empty
   bool source_ended_ = false;
   std::atomic<bool> connected_{false};
+  std::atomic<bool> wake_on_ack_{true};  // the publisher has messages waiting for a free slot
   RepeatedLog bad_input_log_, spool_error_log_, connect_log_, publish_error_log_, no_model_log_;
 
   MetricsRegistry metrics_registry_;
