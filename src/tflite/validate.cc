@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "edgeloop/tflite/io.h"
 #include "tflite/op_spec.h"
 
 namespace edgeloop::tflite {
@@ -158,5 +159,7 @@ Status ValidateGraph(const Graph& graph, StatusCode code) {
   }
   return Status::Ok();
 }
+
+Status ValidateGraph(const Graph& graph) { return ValidateGraph(graph, StatusCode::kInvalidArgument); }
 
 }  // namespace edgeloop::tflite
