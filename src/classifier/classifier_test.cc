@@ -1,4 +1,5 @@
 #include "edgeloop/classifier/classifier.h"
+#include "edgeloop/classifier/inspect.h"
 
 #include <gtest/gtest.h>
 
@@ -171,6 +172,35 @@ TEST(Classifier, ErrorsNameTheMismatch) {
   auto bad_json = Classifier::Load(Bytes(SumHalvesModel("{not json")));
   ASSERT_FALSE(bad_json.ok());
   EXPECT_NE(bad_json.status().message().find("metadata 'edgeloop'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace edgeloop::classifier
+
+namespace edgeloop::classifier {
+namespace {
+
+TEST(Inspect, ReportsMetadataKernelsAndRuntimeErrors) {
+  Result<ModelReport> r = InspectModel(Bytes(SumHalvesModel(Metadata({"low", "high"}, 4, 1))));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->operators.size(), 3u);
+  EXPECT_EQ(r->operators[1].kernel, "fc_f32_ref");
+  EXPECT_EQ(r->parameter_bytes, 8u + 32u);  // reshape target + weights
+  EXPECT_GT(r->arena_bytes, 0u);
+  const std::string json = ModelReportJson(*r);
+  EXPECT_NE(json.find("\"edgeloop_metadata\": {"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"high\""), std::string::npos);
+  EXPECT_NE(ModelReportText(*r).find("metadata 'edgeloop': {"), std::string::npos);
+
+  GraphBuilder b;
+  const int x = b.Input("x", TensorType::kFloat32, {1, 2});
+  const int y = b.Tensor("y", TensorType::kFloat32, {1, 4});
+  b.Op(BuiltinOp::kConcatenation, {x, x}, {y}, tflite::ConcatenationOptions{1});
+  b.Output(y);
+  Result<ModelReport> unsupported = InspectModel(Bytes(b.Build()));
+  ASSERT_TRUE(unsupported.ok());
+  EXPECT_NE(unsupported->runtime_error.find("operator 0 (CONCATENATION)"), std::string::npos);
+  EXPECT_EQ(unsupported->operators[0].kernel, "");
 }
 
 }  // namespace

@@ -318,4 +318,27 @@ const char* Interpreter::kernel_name(size_t op) const {
   return op < state_->nodes.size() ? state_->nodes[op].kernel_name : "";
 }
 
+Result<std::vector<uint8_t>> InvokeRaw(std::span<const uint8_t> model, std::span<const uint8_t> input,
+                                       KernelSet kernels) {
+  InterpreterOptions options;
+  options.kernels = kernels;
+  EL_ASSIGN_OR_RETURN(std::unique_ptr<Interpreter> interp, Interpreter::CreateFromBytes(model, options));
+  if (interp->input_count() < 1 || interp->output_count() < 1) {
+    return Status::InvalidArgument("the model has no input or no output");
+  }
+  const size_t window = interp->input(0).bytes;
+  if (window == 0 || input.empty() || input.size() % window != 0) {
+    return Status::InvalidArgument("input has " + std::to_string(input.size()) + " bytes; input 0 ('" +
+                                   std::string(interp->input(0).name) + "') takes " + std::to_string(window) +
+                                   " per window");
+  }
+  const size_t windows = input.size() / window;
+  if (windows > static_cast<size_t>(std::numeric_limits<int>::max())) return Status::InvalidArgument("too many windows");
+  if (windows > 1) EL_RETURN_IF_ERROR(interp->Resize(static_cast<int>(windows)));
+  std::memcpy(interp->input(0).data, input.data(), input.size());
+  EL_RETURN_IF_ERROR(interp->Invoke());
+  const TensorInfo out = interp->output(0);
+  return std::vector<uint8_t>(out.data, out.data + out.bytes);
+}
+
 }  // namespace edgeloop::runtime

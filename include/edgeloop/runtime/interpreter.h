@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "edgeloop/common/status.h"
 #include "edgeloop/tflite/model.h"
@@ -94,6 +95,13 @@ class Interpreter {
   explicit Interpreter(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+
+// Runs `model` once on raw bytes for input 0 (other inputs zero) and returns output 0's bytes, both
+// exactly as the model's tensors hold them. `input` may hold k whole windows of input 0; k > 1 runs
+// as batch k. Errors: those of CreateFromBytes; InvalidArgument when the size is not a multiple of
+// one window.
+Result<std::vector<uint8_t>> InvokeRaw(std::span<const uint8_t> model, std::span<const uint8_t> input,
+                                       KernelSet kernels = KernelSet::kAuto);
 
 }  // namespace edgeloop::runtime
 
