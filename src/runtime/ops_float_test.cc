@@ -6,10 +6,12 @@
 #include <random>
 
 #include "runtime/test_util.h"
+#include "test/support/sample_graphs.h"
 
 namespace edgeloop::runtime {
 namespace {
 
+using testing_support::FlattenGraph;
 using testing_support::GraphBuilder;
 using tflite::Activation;
 using tflite::BuiltinOp;
@@ -274,31 +276,8 @@ TEST(FloatOps, StridedSliceMasksAndNegativeStrides) {
   ExpectNear(RunF32(b, {{0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23}}), {13, 11, 23, 21});
 }
 
-// The Keras flatten the converter writes: SHAPE -> STRIDED_SLICE (batch) -> PACK [batch, -1] ->
-// RESHAPE. Folded in Prepare, and the batch flows through it.
-tflite::Graph FlattenGraph() {
-  GraphBuilder b;
-  const int x = b.Input("x", kF32, {1, 2, 3});
-  b.graph().tensors[x].shape_signature = {-1, 2, 3};
-  const int shape = b.Tensor("shape", TensorType::kInt32, {3});
-  b.Op(BuiltinOp::kShape, {x}, {shape}, tflite::ShapeOptions{TensorType::kInt32});
-  const int begin = b.ConstI32("begin", {1}, {0});
-  const int end = b.ConstI32("end", {1}, {1});
-  const int stride = b.ConstI32("stride", {1}, {1});
-  const int n = b.Tensor("n", TensorType::kInt32, {});
-  b.Op(BuiltinOp::kStridedSlice, {shape, begin, end, stride}, {n}, tflite::StridedSliceOptions{0, 0, 0, 0, 1});
-  const int minus_one = b.ConstI32("minus_one", {}, {-1});
-  const int packed = b.Tensor("packed", TensorType::kInt32, {2});
-  b.Op(BuiltinOp::kPack, {n, minus_one}, {packed}, tflite::PackOptions{2, 0});
-  const int flat = b.Tensor("flat", kF32, {1, 6});
-  b.Op(BuiltinOp::kReshape, {x, packed}, {flat}, tflite::ReshapeOptions{});
-  const int w = b.ConstF32("w", {1, 6}, {1, 1, 1, 1, 1, 1});
-  const int out = b.Tensor("out", kF32, {1, 1});
-  b.Op(BuiltinOp::kFullyConnected, {flat, w, -1}, {out}, tflite::FullyConnectedOptions{});
-  b.Output(out);
-  return b.Build();
-}
-
+// The converter's flatten (test/support/sample_graphs.h) is folded in Prepare and the batch
+// flows through it.
 TEST(FloatOps, ConverterFlattenIsFoldedAndBatches) {
   GraphBuilder b;
   b.graph() = FlattenGraph();
