@@ -10,14 +10,15 @@
 
 namespace {
 
+// What we write we must read back, and writing that again must give the same bytes (a
+// canonical form; comparing bytes also treats NaN scales in a hostile model as equal to themselves).
 void CheckRoundTrip(const edgeloop::tflite::Graph& graph) {
   auto bytes = edgeloop::tflite::WriteModel(graph);
   if (!bytes.ok()) return;  // e.g. an operator code edgeloop cannot write
   auto back = edgeloop::tflite::ReadModel(*bytes);
-  if (!back.ok()) __builtin_trap();  // we wrote something we cannot read
-  edgeloop::tflite::Graph expected = graph;
-  for (auto& t : expected.tensors) t.shape_signature.clear();  // not written, by design
-  if (!(*back == expected)) __builtin_trap();
+  if (!back.ok()) __builtin_trap();
+  auto again = edgeloop::tflite::WriteModel(*back);
+  if (!again.ok() || *again != *bytes) __builtin_trap();
 }
 
 }  // namespace

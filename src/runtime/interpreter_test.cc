@@ -186,6 +186,15 @@ TEST(Interpreter, PrepareErrorsNameOperatorIndexAndOpcode) {
       {"declared shape", wrong_shape, {}, "operator 1 (ADD): output tensor 2 ('z') computes to [1,4] but the model declares [1,8]"},
       {"no batch dim", no_batch.Build(), batch4, "graph input tensor 0 ('x') of shape [3,4] has no leading batch dimension"},
       {"arena limit", DenseChain(2, 64), tiny, "above the limit of 16"},
+      {"no input channels", [] {
+         GraphBuilder g;
+         const int x = g.Input("x", kF32, {1, 2, 2, 0});
+         const int w = g.ConstF32("w", {4, 1, 1, 3}, std::vector<float>(12, 1.f));
+         const int y = g.Tensor("y", kF32, {1, 2, 2, 4});
+         g.Op(BuiltinOp::kConv2D, {x, w, -1}, {y}, tflite::Conv2DOptions{});
+         g.Output(y);
+         return g.Build();
+       }(), {}, "operator 0 (CONV_2D): filter tensor 1 ('w') has shape [4,1,1,3], which does not divide the 0 input"},
       {"invalid graph", [] { tflite::Graph g = DenseChain(1, 4); g.operators[0].inputs[0] = 42; return g; }(), {},
        "operator 0 (FULLY_CONNECTED): input 0 refers to tensor 42"},
   };

@@ -234,6 +234,9 @@ TEST(TfliteIo, WriterRejectsInconsistentGraphsNamingThePlace) {
       {"channel count", [](Graph& g) { g.tensors.back().quant.scale.push_back(1); g.tensors.back().quant.zero_point.push_back(0); }, "4 per-channel scales for dimension 3"},
       {"unknown op", [](Graph& g) { g.operators[0].op = static_cast<BuiltinOp>(150); g.operators[0].options = {}; }, "BUILTIN_OP_150"},
       {"schema version", [](Graph& g) { g.schema_version = 2; }, "schema_version 2"},
+      // Only bias inputs may be absent (-1); a variadic op's later inputs may not.
+      {"absent pack input", [](Graph& g) { g.operators[19].inputs[1] = -1; }, "operator 19 (PACK): input 1 refers to tensor -1"},
+      {"absent conv input", [](Graph& g) { g.operators[0].inputs[1] = -1; }, "operator 0 (CONV_2D): input 1 refers to tensor -1"},
   };
   for (const WriterCase& c : cases) {
     SCOPED_TRACE(c.name);

@@ -13,11 +13,13 @@
 namespace edgeloop::tflite {
 
 inline constexpr int kVariadic = -1;
+inline constexpr int kNoOptional = 1 << 30;
 
 struct OpSpec {
   BuiltinOp op;
-  int min_inputs;           // inputs at positions >= min_inputs are optional and may be -1
+  int min_inputs;
   int max_inputs;           // kVariadic: any number >= min_inputs
+  int optional_from;        // inputs at positions >= this may be -1 (absent); kNoOptional: none
   int outputs;
   uint8_t options_type;     // official BuiltinOptions union value; 0 = the op has no options table
   size_t options_index;     // OpOptions alternative (0 = std::monostate)

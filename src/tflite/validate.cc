@@ -117,7 +117,7 @@ Status CheckOperator(const Graph& g, int index, StatusCode code) {
   }
   for (size_t i = 0; i < op.inputs.size(); ++i) {
     const int32_t t = op.inputs[i];
-    const bool optional = spec != nullptr && static_cast<int>(i) >= spec->min_inputs;
+    const bool optional = spec != nullptr && static_cast<int>(i) >= spec->optional_from;
     if (t == -1 && optional) continue;
     if (t < 0 || t >= num_tensors) {
       return fail("input " + std::to_string(i) + " refers to tensor " + std::to_string(t) + " (the graph has " +

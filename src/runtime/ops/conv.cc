@@ -119,7 +119,7 @@ Status PrepareConvCommon(Node& node, const PrepareContext& /*ctx*/, bool depthwi
   } else {
     out_c = filter.shape[0];
     const int filter_c = filter.shape[3];
-    if (filter_c == 0 || in_c % filter_c != 0 || out_c % (in_c / filter_c) != 0) {
+    if (filter_c <= 0 || in_c < filter_c || in_c % filter_c != 0 || out_c % (in_c / filter_c) != 0) {
       return OpError(node, "filter " + filter.label() + " has shape " + tflite::ShapeToString(filter.shape) +
                                ", which does not divide the " + std::to_string(in_c) + " input channels into groups");
     }
