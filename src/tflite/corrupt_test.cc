@@ -79,3 +79,23 @@ TEST(TfliteCorrupt, EveryTruncationOfAFixtureIsRejected) {
 
 }  // namespace
 }  // namespace edgeloop::tflite
+
+namespace edgeloop::tflite {
+namespace {
+
+TEST(TfliteCorrupt, FuzzerFindingsGiveCleanErrors) {
+  const std::string dir = testing_support::SourceDir() + "/test/data/tflite/regressions";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".tflite") continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    Result<Graph> g = ReadModelFile(entry.path().string());
+    ASSERT_FALSE(g.ok());
+    EXPECT_EQ(g.status().code(), StatusCode::kCorruption) << g.status().ToString();
+    ++files;
+  }
+  EXPECT_GE(files, 1);
+}
+
+}  // namespace
+}  // namespace edgeloop::tflite

@@ -15,14 +15,21 @@
 namespace edgeloop::tflite {
 namespace {
 
+static_assert(FLATBUFFERS_LITTLEENDIAN, "the reader copies vector bytes as they are: little-endian hosts only");
+
 constexpr uint32_t kSupportedSchemaVersion = 3;
 constexpr int32_t kCustomOpCode = 32;                 // BuiltinOperator CUSTOM
 constexpr size_t kMaxModelBytes = size_t{1} << 31;    // FlatBuffers' own limit (2 GB)
 
+// Copies a vector's elements bytewise: the Verifier checks a vector's alignment only to its
+// 4-byte length prefix, so the elements of a [long] in a hostile file may sit at a 4-byte boundary
+// where a typed 8-byte load would be misaligned.
 template <typename T>
 std::vector<T> ToVector(const flatbuffers::Vector<T>* v) {
   if (v == nullptr) return {};
-  return std::vector<T>(v->begin(), v->end());
+  std::vector<T> out(v->size());
+  if (!out.empty()) std::memcpy(out.data(), reinterpret_cast<const uint8_t*>(v->Data()), out.size() * sizeof(T));
+  return out;
 }
 
 std::string ToString(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }

@@ -36,7 +36,8 @@ inline int32_t WrappingShiftLeft(int32_t a, int shift) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) << shift);
 }
 
-// (a * b * 2) / 2^32 rounded to nearest, saturating the one overflow case (-1 * -1). ARM VQRDMULH.
+// (a * b * 2) / 2^32 rounded to nearest (ties toward +infinity), saturating the one overflow case
+// (-1 * -1). ARM VQRDMULH.
 inline int32_t SaturatingRoundingDoublingHighMul(int32_t a, int32_t b) {
   const bool overflow = a == b && a == std::numeric_limits<int32_t>::min();
   const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(b);
