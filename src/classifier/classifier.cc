@@ -150,16 +150,21 @@ Result<std::vector<Prediction>> Classifier::ClassifyBatch(std::span<const float>
   const size_t count = windows.size() / size;
   std::vector<Prediction> out;
   out.reserve(count);
-  if (batched_ == nullptr && count > 1 && options_.max_batch > 1) {
+  if (batched_ == nullptr && !batch_unsupported_ && count > 1 && options_.max_batch > 1) {
     runtime::InterpreterOptions io;
     io.kernels = options_.kernels;
     io.batch = options_.max_batch;
-    EL_ASSIGN_OR_RETURN(batched_, runtime::Interpreter::Create(single_->graph(), io));
+    auto batched = runtime::Interpreter::Create(single_->graph(), io);
+    if (batched.ok()) {
+      batched_ = std::move(batched).value();
+    } else {
+      batch_unsupported_ = true;  // e.g. an input without a leading batch dimension: one at a time
+    }
   }
   size_t done = 0;
   while (done < count) {
-    const size_t chunk = std::min(count - done, static_cast<size_t>(options_.max_batch));
-    runtime::Interpreter& interp = chunk == 1 || batched_ == nullptr ? *single_ : *batched_;
+    const size_t chunk = batched_ == nullptr ? 1 : std::min(count - done, static_cast<size_t>(options_.max_batch));
+    runtime::Interpreter& interp = chunk == 1 ? *single_ : *batched_;
     const runtime::TensorInfo in = interp.input(0);
     const size_t window_bytes = in.bytes / static_cast<size_t>(interp.batch());
     for (size_t w = 0; w < chunk; ++w) {

@@ -151,6 +151,25 @@ TEST(Classifier, BatchPathGivesTheSamePredictions) {
   }
 }
 
+TEST(Classifier, BatchPathFallsBackForInputsWithoutABatchDimension) {
+  GraphBuilder b;
+  const int in = b.Input("window", TensorType::kFloat32, {3});
+  const int out = b.Tensor("twice", TensorType::kFloat32, {3});
+  b.Op(BuiltinOp::kAdd, {in, in}, {out}, tflite::AddOptions{});
+  b.Output(out);
+  ClassifierOptions options;
+  options.max_batch = 8;
+  auto c = Classifier::Load(Bytes(b.Build()), options);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  Result<std::vector<Prediction>> batch = (*c)->ClassifyBatch(std::vector<float>{1, 5, 2, 7, 0, 3});
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_EQ(batch->size(), 2u);
+  EXPECT_EQ((*batch)[0].label, "class1");
+  EXPECT_EQ((*batch)[0].scores, (std::vector<float>{2, 10, 4}));
+  EXPECT_EQ((*batch)[1].label, "class0");
+  EXPECT_FLOAT_EQ((*batch)[1].confidence, 14.0f);
+}
+
 TEST(Classifier, ErrorsNameTheMismatch) {
   auto c = Classifier::Load(Bytes(SumHalvesModel(Metadata({"low", "high"}, 4, 1))));
   ASSERT_TRUE(c.ok());

@@ -50,7 +50,8 @@ class Classifier {
   // One window: window_size() raw readings (length x channels, interleaved time-major).
   // InvalidArgument when the size is wrong.
   Result<Prediction> Classify(std::span<const float> window);
-  // Several windows back to back (a multiple of window_size() readings), run max_batch at a time.
+  // Several windows back to back (a multiple of window_size() readings), run max_batch at a time
+  // (one at a time for models whose input has no batch dimension).
   Result<std::vector<Prediction>> ClassifyBatch(std::span<const float> windows);
 
   // Normalises and quantizes one window into `input` exactly as Classify does (for tools that
@@ -72,6 +73,7 @@ class Classifier {
   ClassifierOptions options_;
   std::unique_ptr<runtime::Interpreter> single_;   // batch 1
   std::unique_ptr<runtime::Interpreter> batched_;  // batch options_.max_batch, built from single_'s graph on first use
+  bool batch_unsupported_ = false;                 // the model cannot batch: ClassifyBatch runs windows one by one
 };
 
 }  // namespace edgeloop::classifier
