@@ -14,24 +14,34 @@
 #include "test/support/fixture_cases.h"
 #include "test/support/sample_graphs.h"
 
-// Counts every allocation in this test binary while g_counting is set.
+// Counts every allocation in this test binary while g_counting is set. All the unaligned forms of
+// new and delete are replaced together (malloc/free underneath), so they always pair up; the
+// aligned forms keep the library's pair.
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<int> g_allocations{0};
+
+void* CountedAlloc(size_t n) {
+  if (g_counting) ++g_allocations;
+  return std::malloc(n == 0 ? 1 : n);
+}
 }  // namespace
 
 void* operator new(size_t n) {
-  if (g_counting) ++g_allocations;
-  void* p = std::malloc(n == 0 ? 1 : n);
+  void* p = CountedAlloc(n);
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
 void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept { return CountedAlloc(n); }
+void* operator new[](size_t n, const std::nothrow_t&) noexcept { return CountedAlloc(n); }
 // noinline: once inlined, GCC pairs new-expressions with free() and warns of a mismatch.
 __attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
 __attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
 __attribute__((noinline)) void operator delete(void* p, size_t) noexcept { std::free(p); }
 __attribute__((noinline)) void operator delete[](void* p, size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace edgeloop::runtime {
 namespace {
