@@ -124,24 +124,18 @@ Status PrepareLogistic(Node& node, const PrepareContext& /*ctx*/) {
     return OpError(node, "int8 logistic output " + out.label() + " must have scale 1/256 and zero point -128 (has " +
                              std::to_string(out.scale) + ", " + std::to_string(out.zero_point) + ")");
   }
-  // As TFLite: the input rescaled to Q4.27, its multiplier straight from frexp.
+  // As TFLite: the input rescaled to Q4.27 (multiplier and left shift from frexp, which is what
+  // QuantizeMultiplier computes for the shifts this kernel accepts).
   constexpr int kInputIntegerBits = 4;
   const double real_multiplier = static_cast<double>(in.scale) * static_cast<double>(1 << (31 - kInputIntegerBits));
   LogisticParams p;
-  int left_shift = 0;
-  const double q = std::frexp(real_multiplier, &left_shift);
-  int64_t q_fixed = static_cast<int64_t>(std::round(q * static_cast<double>(int64_t{1} << 31)));
-  if (q_fixed == (int64_t{1} << 31)) {  // q rounded up to 1.0: keep the multiplier in int32
-    q_fixed /= 2;
-    ++left_shift;
-  }
-  if (left_shift < 0 || left_shift > kMaxShift) {
-    return OpError(node, "input scale " + std::to_string(in.scale) + " is outside what the int8 logistic handles");
+  EL_RETURN_IF_ERROR(
+      QuantizeMultiplierOrError(node, real_multiplier, "logistic input multiplier", &p.input_multiplier, &p.input_left_shift));
+  if (p.input_left_shift < 0) {
+    return OpError(node, "input scale " + std::to_string(in.scale) + " is too small for the int8 logistic");
   }
   p.input_zero_point = in.zero_point;
-  p.input_multiplier = static_cast<int32_t>(q_fixed);
-  p.input_left_shift = left_shift;
-  p.input_range_radius = CalculateInputRadius(kInputIntegerBits, left_shift);
+  p.input_range_radius = CalculateInputRadius(kInputIntegerBits, p.input_left_shift);
   node.kernel_id = KernelId::kLogisticS8;
   node.params = p;
   return Status::Ok();
