@@ -75,7 +75,7 @@ json ToJson(const ModelInfo& m) {
   return json{{"name", m.name},
               {"created", m.created},
               {"latest_version", m.latest_version},
-              {"versions", m.version_count},
+              {"version_count", m.version_count},
               {"channels", channels}};
 }
 
@@ -135,7 +135,7 @@ Result<ModelInfo> ModelInfoFromJson(const json& j) {
   EL_RETURN_IF_ERROR(GetString(j, t, "name", &m.name));
   EL_RETURN_IF_ERROR(GetString(j, t, "created", &m.created, true));
   EL_RETURN_IF_ERROR(GetInt(j, t, "latest_version", &m.latest_version, true));
-  EL_RETURN_IF_ERROR(GetInt(j, t, "versions", &m.version_count, true));
+  EL_RETURN_IF_ERROR(GetInt(j, t, "version_count", &m.version_count, true));
   auto it = j.find("channels");
   if (it != j.end() && it->is_object()) {
     for (auto c = it->begin(); c != it->end(); ++c) {
