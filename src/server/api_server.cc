@@ -227,13 +227,39 @@ void ApiServer::Register(const std::string& method, const std::string& pattern, 
         DrainBody(reader, 1 << 20);
         return;
       }
+      // The body limit, enforced here for every upload route: httplib checks a declared
+      // Content-Length only, and lets chunked bodies grow without bound.
+      const uint64_t max = options_.max_body_bytes;
+      auto too_large = [&res, max] {
+        res.set_header("Connection", "close");
+        SendError(res, 413, "PayloadTooLarge",
+                  "request body is larger than this server accepts (" + std::to_string(max) + " bytes)");
+      };
+      if (req.has_header("Content-Length") && req.get_header_value<uint64_t>("Content-Length") > max) {
+        return too_large();
+      }
+      bool over = false;
+      httplib::ContentReader limited(
+          [&reader, &over, max](httplib::ContentReceiver receiver) {
+            uint64_t seen = 0;
+            return reader([&](const char* data, size_t n) {
+              seen += n;
+              if (seen > max) {
+                over = true;
+                return false;
+              }
+              return receiver(data, n);
+            });
+          },
+          reader.multipart_reader_);
       auto params = params_of(req);
       RequestContext ctx{req, res, principal, params};
       try {
-        upload(ctx, reader);
+        upload(ctx, limited);
       } catch (const std::exception& e) {
         SendError(res, 500, "Internal", std::string("internal error: ") + e.what());
       }
+      if (over) too_large();
     });
     return;
   }

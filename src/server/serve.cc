@@ -48,7 +48,9 @@ Status ParseListenAddress(const std::string& text, std::string* host, int* port)
   return Status::Ok();
 }
 
-class RegistryServer::TokenAuthenticator final : public Authenticator {
+namespace {
+
+class TokenAuthenticator final : public Authenticator {
  public:
   explicit TokenAuthenticator(registry::TokenStore* tokens) : tokens_(tokens) {}
   Result<Principal> Authenticate(const std::string& bearer_token) override {
@@ -63,6 +65,12 @@ class RegistryServer::TokenAuthenticator final : public Authenticator {
  private:
   registry::TokenStore* tokens_;  // must outlive the authenticator
 };
+
+}  // namespace
+
+std::unique_ptr<Authenticator> MakeTokenAuthenticator(registry::TokenStore* tokens) {
+  return std::make_unique<TokenAuthenticator>(tokens);
+}
 
 Result<std::unique_ptr<RegistryServer>> RegistryServer::Create(ServeOptions options) {
   if (options.data_dir.empty()) return Status::InvalidArgument("serve: --data DIR is required");
@@ -96,7 +104,7 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::Create(ServeOptions opti
   if (!options.min_metrics.empty()) ro.gates.push_back(registry::MakeMetricFloorGate(options.min_metrics));
   EL_ASSIGN_OR_RETURN(s->registry_, registry::Registry::Open(std::move(ro)));
   EL_ASSIGN_OR_RETURN(s->tokens_, registry::TokenStore::Open(options.data_dir));
-  s->auth_ = std::make_unique<TokenAuthenticator>(s->tokens_.get());
+  s->auth_ = MakeTokenAuthenticator(s->tokens_.get());
 
   ApiServerOptions ao;
   ao.tls_cert_file = options.tls_cert_file;

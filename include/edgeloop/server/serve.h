@@ -46,6 +46,9 @@ registry::ModelCheckFn DefaultTfliteCheck();
 // The Edge TPU check the server uses by default (null until the edgetpu module provides one).
 registry::ModelCheckFn DefaultEdgeTpuCheck();
 
+// An Authenticator over the registry's token store (`tokens` must outlive it).
+std::unique_ptr<Authenticator> MakeTokenAuthenticator(registry::TokenStore* tokens);
+
 // Splits "host:port" ("[::1]:8080" for IPv6). Errors: InvalidArgument naming the text.
 Status ParseListenAddress(const std::string& text, std::string* host, int* port);
 
@@ -69,7 +72,6 @@ class RegistryServer {
 
  private:
   RegistryServer() = default;
-  class TokenAuthenticator;
 
   ServeOptions options_;
   std::string host_;
@@ -78,7 +80,7 @@ class RegistryServer {
   MetricsRegistry metrics_;
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<registry::TokenStore> tokens_;
-  std::unique_ptr<TokenAuthenticator> auth_;
+  std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<RegistryRoutes> routes_;
   std::unique_ptr<ApiServer> api_;  // destroyed first: it uses everything above
 };
