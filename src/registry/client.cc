@@ -127,6 +127,7 @@ class Connection {
     client_.enable_server_certificate_verification(true);
     if (!o.ca_file.empty()) client_.set_ca_cert_path(o.ca_file);
     if (!o.token.empty()) client_.set_bearer_token_auth(o.token);
+    client_.set_tcp_nodelay(true);
     client_.set_connection_timeout(10);
     client_.set_read_timeout(o.timeout_seconds);
     client_.set_write_timeout(o.timeout_seconds);
