@@ -120,6 +120,8 @@ Result<std::string> MetricsFromReport(const std::string& report_json) {
   return metrics.dump(-1, ' ', true, json::error_handler_t::replace);
 }
 
+namespace {
+
 // One connection per call: the client is thread-safe and a CLI makes few calls.
 class Connection {
  public:
@@ -164,6 +166,8 @@ class Connection {
   std::string url_;
   httplib::Client client_;
 };
+
+}  // namespace
 
 Result<std::unique_ptr<RegistryClient>> RegistryClient::Create(ClientOptions options) {
   std::string& url = options.server_url;

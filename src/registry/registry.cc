@@ -39,11 +39,18 @@ Result<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options) {
   std::set<std::string> referenced;
   {
     auto lock = reg->db_->Lock();
-    EL_ASSIGN_OR_RETURN(Stmt q, reg->db_->Prepare("SELECT DISTINCT sha256 FROM versions"));
+    EL_ASSIGN_OR_RETURN(Stmt q, reg->db_->Prepare("SELECT model, version, sha256, size FROM versions"));
     for (;;) {
       EL_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      referenced.insert(q.Text(0));
+      const std::string sha = q.Text(2);
+      referenced.insert(sha);
+      auto size = reg->options_.env->FileSize(reg->artifacts_.PathFor(sha));
+      if (!size.ok() || *size != static_cast<uint64_t>(q.Int(3))) {
+        reg->damaged_.push_back(q.Text(0) + " version " + std::to_string(q.Int(1)) + ": artifact " + sha +
+                                (size.ok() ? " has " + std::to_string(*size) + " bytes, not " + std::to_string(q.Int(3))
+                                           : " is missing"));
+      }
     }
   }
   EL_ASSIGN_OR_RETURN(reg->sweep_, reg->artifacts_.Sweep(referenced));

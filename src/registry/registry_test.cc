@@ -240,6 +240,18 @@ TEST_F(RegistryTest, OpenSweepsCrashLeftovers) {
   EXPECT_EQ(reg_->startup_sweep().orphans_removed, 1);
   EXPECT_EQ(env->ListDir(dir)->size(), 1u);
   EXPECT_TRUE(reg_->OpenArtifact("vib", 1).ok());
+  EXPECT_TRUE(reg_->damaged_versions().empty());
+}
+
+TEST_F(RegistryTest, OpenReportsVersionsWhoseArtifactWasDamaged) {
+  PublishResult a = MustPublish("vib", 1);
+  MustPublish("vib", 2);
+  ASSERT_TRUE(Env::Default()->RemoveFile(JoinPath(ArtifactsDir(dir_.path()), a.version.sha256)).ok());
+  Reopen();
+  ASSERT_EQ(reg_->damaged_versions().size(), 1u);
+  EXPECT_NE(reg_->damaged_versions()[0].find("vib version 1"), std::string::npos) << reg_->damaged_versions()[0];
+  EXPECT_EQ(reg_->OpenArtifact("vib", 1).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(reg_->OpenArtifact("vib", 2).ok());
 }
 
 }  // namespace

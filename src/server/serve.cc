@@ -157,6 +157,9 @@ Status RunServe(ServeOptions options) {
     std::fprintf(stderr, "edgeloop serve: removed %d unfinished upload(s) and %d unreferenced artifact(s)\n",
                  sweep.temp_files_removed, sweep.orphans_removed);
   }
+  for (const std::string& damage : server->registry().damaged_versions()) {
+    std::fprintf(stderr, "edgeloop serve: warning: %s\n", damage.c_str());
+  }
   EL_RETURN_IF_ERROR(server->Start());
   std::fprintf(stderr, "edgeloop serve: listening on %s (data %s, signing key %s)\n", server->url().c_str(),
                data_dir.c_str(), server->registry().public_key_hex().c_str());

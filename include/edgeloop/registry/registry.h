@@ -78,6 +78,9 @@ class Registry {
 
   const std::string& public_key_hex() const { return public_key_hex_; }
   const SweepReport& startup_sweep() const { return sweep_; }
+  // Versions whose artifact was missing or of the wrong size when the registry opened (damage
+  // from outside: a deleted file, a restored backup). They answer 404/500 on download.
+  const std::vector<std::string>& damaged_versions() const { return damaged_; }
 
   // Publishing, streamed: BeginUpload, Append the body in chunks (bounded by the caller), then
   // FinishPublish. Dropping the upload without finishing removes its temp file.
@@ -131,6 +134,7 @@ class Registry {
   std::string public_key_hex_;
   ArtifactStore artifacts_;
   SweepReport sweep_;
+  std::vector<std::string> damaged_;
 };
 
 }  // namespace edgeloop::registry
