@@ -73,10 +73,6 @@ class MetricFloorGate final : public PublishGate {
   std::map<std::string, double> floors_;
 };
 
-uint32_t ReadLe32(std::span<const uint8_t> b, size_t at) {
-  return uint32_t{b[at]} | uint32_t{b[at + 1]} << 8 | uint32_t{b[at + 2]} << 16 | uint32_t{b[at + 3]} << 24;
-}
-
 }  // namespace
 
 std::unique_ptr<PublishGate> MakeTfliteGate(ModelCheckFn check) { return std::make_unique<TfliteGate>(std::move(check)); }
@@ -103,21 +99,6 @@ Status ParseMetricFloor(const std::string& text, std::map<std::string, double>* 
     return Status::InvalidArgument("--min-metric '" + text + "': '" + value + "' is not a number");
   }
   (*floors)[name] = v;
-  return Status::Ok();
-}
-
-Status CheckTfliteHeader(std::span<const uint8_t> model) {
-  if (model.size() < 8) {
-    return Status::Corruption("not a TFLite model: " + std::to_string(model.size()) + " bytes is too short");
-  }
-  if (std::memcmp(model.data() + 4, "TFL3", 4) != 0) {
-    return Status::Corruption("not a TFLite model: file identifier (bytes 4..7) is not \"TFL3\"");
-  }
-  uint32_t root = ReadLe32(model, 0);
-  if (root < 8 || static_cast<uint64_t>(root) + 4 > model.size()) {
-    return Status::Corruption("not a TFLite model: root table offset " + std::to_string(root) +
-                              " is outside the file (" + std::to_string(model.size()) + " bytes)");
-  }
   return Status::Ok();
 }
 

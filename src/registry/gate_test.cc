@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "edgeloop/tflite/io.h"
 #include "registry/test_models.h"
 
 namespace edgeloop::registry {
@@ -11,14 +12,17 @@ std::span<const uint8_t> Bytes(const std::string& s) {
   return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
-TEST(Gate, TfliteHeaderCheck) {
-  EXPECT_TRUE(CheckTfliteHeader(Bytes(testing::TfliteLikeBytes(64, 1))).ok());
-  EXPECT_FALSE(CheckTfliteHeader(Bytes("label,f0,f1\n1,2,3\n")).ok());
-  EXPECT_FALSE(CheckTfliteHeader(Bytes(std::string("\x08\0\0\0TFL", 7))).ok());
-  std::string bad_root = testing::TfliteLikeBytes(16, 1);
-  bad_root[0] = 100;
-  Status s = CheckTfliteHeader(Bytes(bad_root));
-  EXPECT_NE(s.message().find("root table offset"), std::string::npos) << s.ToString();
+TEST(Gate, TfliteGateRunsTheReader) {
+  auto gate = MakeTfliteGate([](std::span<const uint8_t> b) { return tflite::ReadModel(b).status(); });
+  EXPECT_EQ(gate->name(), "tflite");
+  std::string name = "m", metrics = "{}";
+  std::string model = testing::TfliteModelBytes(2000, 1);
+  EXPECT_TRUE(gate->Check(GateInput{name, Bytes(model), metrics}).ok());
+  std::string csv = "label,f0,f1\n1,2,3\n";
+  EXPECT_FALSE(gate->Check(GateInput{name, Bytes(csv), metrics}).ok());
+  std::string truncated = model.substr(0, model.size() / 2);
+  EXPECT_FALSE(gate->Check(GateInput{name, Bytes(truncated), metrics}).ok());
+  EXPECT_FALSE(MakeTfliteGate(nullptr)->Check(GateInput{name, Bytes(model), metrics}).ok());
 }
 
 TEST(Gate, EdgeTpuGateOnlyForConfiguredNames) {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "edgeloop/registry/data_dir.h"
+#include "edgeloop/tflite/io.h"
 #include "registry/test_models.h"
 #include "test/support/temp_dir.h"
 
@@ -14,7 +15,7 @@ namespace {
 
 const Actor kCi{"ci", "admin"};
 
-// A registry on a fresh directory, with the default gates a server would use (TFLite header).
+// A registry on a fresh directory, with the TFLite gate a server uses.
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -25,7 +26,8 @@ class RegistryTest : public ::testing::Test {
     reg_.reset();
     RegistryOptions o;
     o.data_dir = dir_.path();
-    o.gates.push_back(MakeTfliteGate(CheckTfliteHeader));
+    o.gates.push_back(
+        MakeTfliteGate([](std::span<const uint8_t> b) { return tflite::ReadModel(b).status(); }));
     for (auto& g : extra) o.gates.push_back(std::move(g));
     auto r = Registry::Open(std::move(o));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -36,11 +38,14 @@ class RegistryTest : public ::testing::Test {
     req.model = model;
     req.metrics_json = metrics;
     req.actor = kCi;
-    auto r = reg_->Publish(req, testing::TfliteLikeBytes(1000 + seed, seed));
+    auto r = reg_->Publish(req, Model(seed));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_FALSE(r->refused) << r->reason;
     return *r;
   }
+
+  // A distinct real model per seed, of 1000 + seed bytes of weights.
+  static std::string Model(uint32_t seed) { return testing::TfliteModelBytes(1000 + seed * 16, seed); }
 
   testing_support::TempDir dir_;
   std::unique_ptr<Registry> reg_;
@@ -66,8 +71,8 @@ TEST_F(RegistryTest, PublishAssignsVersionsAndSigns) {
   auto m = ManifestFromJson(a.manifest_json);
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->name, "vib");
-  EXPECT_EQ(m->sha256, Sha256Hex(testing::TfliteLikeBytes(1001, 1)));
-  EXPECT_EQ(m->size, 1001);
+  EXPECT_EQ(m->sha256, Sha256Hex(Model(1)));
+  EXPECT_EQ(m->size, static_cast<int64_t>(Model(1).size()));
   EXPECT_EQ(m->metrics_json, R"({"val_accuracy":0.95})");
   auto pub = Env::Default()->ReadFile(PublicKeyPath(dir_.path()));
   ASSERT_TRUE(pub.ok());
@@ -85,7 +90,7 @@ TEST_F(RegistryTest, PublishAssignsVersionsAndSigns) {
 
   auto file = reg_->OpenArtifact("vib", 2);
   ASSERT_TRUE(file.ok());
-  EXPECT_EQ((*file)->size(), 1002u);
+  EXPECT_EQ((*file)->size(), Model(2).size());
   EXPECT_EQ(reg_->GetManifestJson("vib", 1).value(), a.manifest_json);
   EXPECT_EQ(reg_->GetVersion("vib", 3).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(reg_->ListVersions("nope").status().code(), StatusCode::kNotFound);
@@ -95,16 +100,16 @@ TEST_F(RegistryTest, PublishRejectsBadInputAndGates) {
   PublishRequest req;
   req.actor = kCi;
   req.model = "../etc";
-  EXPECT_EQ(reg_->Publish(req, testing::TfliteLikeBytes(100, 1)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->Publish(req, Model(1)).status().code(), StatusCode::kInvalidArgument);
   req.model = "vib";
   req.metrics_json = "[1,2]";
-  EXPECT_EQ(reg_->Publish(req, testing::TfliteLikeBytes(100, 1)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->Publish(req, Model(1)).status().code(), StatusCode::kInvalidArgument);
   req.metrics_json = "{bad";
-  EXPECT_EQ(reg_->Publish(req, testing::TfliteLikeBytes(100, 1)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->Publish(req, Model(1)).status().code(), StatusCode::kInvalidArgument);
   req.metrics_json = "{}";
   req.channel = "stable";
   req.share = 0.5;
-  EXPECT_EQ(reg_->Publish(req, testing::TfliteLikeBytes(100, 1)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reg_->Publish(req, Model(1)).status().code(), StatusCode::kInvalidArgument);
   req.channel.clear();
   req.share.reset();
   auto refused = reg_->Publish(req, "not a model at all");
@@ -117,7 +122,7 @@ TEST_F(RegistryTest, PublishRejectsBadInputAndGates) {
   extra.push_back(MakeMetricFloorGate(floors));
   Reopen(std::move(extra));
   req.metrics_json = R"({"val_accuracy":0.5})";
-  auto low = reg_->Publish(req, testing::TfliteLikeBytes(100, 1));
+  auto low = reg_->Publish(req, Model(1));
   ASSERT_TRUE(low.ok());
   EXPECT_TRUE(low->refused);
   EXPECT_EQ(low->gate, "metric-floor");

@@ -86,7 +86,7 @@ TEST(RegistryCrash, KillNineDuringLargePublishesLeavesNoHalfVersion) {
     std::thread uploader([&, base] {
       std::mt19937 sizes(base);
       for (uint32_t i = 0; !stop; ++i) {
-        std::string bytes = registry::testing::TfliteLikeBytes((8u << 20) + sizes() % (24u << 20), base + i);
+        std::string bytes = registry::testing::TfliteModelBytes((8u << 20) + sizes() % (24u << 20), base + i);
         if ((*client)->PublishBytes("vib", bytes, {}).ok()) ++published;
       }
     });
@@ -135,7 +135,7 @@ TEST(RegistryCrash, KillNineDuringLargePublishesLeavesNoHalfVersion) {
     EXPECT_TRUE(referenced.count(name)) << name << " is in artifacts/ but no version refers to it";
   }
   // And the server still takes new versions with the next number.
-  auto next = (*client)->PublishBytes("vib", registry::testing::TfliteLikeBytes(1000, 1), {});
+  auto next = (*client)->PublishBytes("vib", registry::testing::TfliteModelBytes(1000, 1), {});
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_EQ(registry::ManifestFromJson(*next)->version, static_cast<int64_t>(versions->size() + 1));
 }

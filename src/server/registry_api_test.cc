@@ -16,7 +16,7 @@ namespace edgeloop::server {
 namespace {
 
 using nlohmann::json;
-using registry::testing::TfliteLikeBytes;
+using registry::testing::TfliteModelBytes;
 
 class RegistryApiTest : public ::testing::Test {
  protected:
@@ -65,6 +65,16 @@ class RegistryApiTest : public ::testing::Test {
     return m.ok() ? *m : std::string();
   }
   static std::string Code(const httplib::Result& r) { return json::parse(r->body)["error"]["code"]; }
+  // True once /metrics has `line` (a response is counted just after it is written: poll briefly).
+  bool MetricsHave(const std::string& line) {
+    for (int i = 0; i < 200; ++i) {
+      auto r = Raw().Get("/metrics");
+      if (r && r->body.find(line) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ADD_FAILURE() << "not in /metrics: " << line << "\n" << Raw().Get("/metrics")->body;
+    return false;
+  }
 
   testing_support::TempDir dir_;
   std::unique_ptr<RegistryServer> server_;
@@ -73,13 +83,13 @@ class RegistryApiTest : public ::testing::Test {
 };
 
 TEST_F(RegistryApiTest, PublishSignsAManifestThatVerifiesWithThePublicKeyFile) {
-  const std::string bytes = TfliteLikeBytes(20000, 1);
+  const std::string bytes = TfliteModelBytes(20000, 1);
   std::string text = Publish("vib", bytes, R"({"val_accuracy":0.97,"int8_accuracy":0.96})");
   auto m = registry::ManifestFromJson(text);
   ASSERT_TRUE(m.ok()) << text;
   EXPECT_EQ(m->name, "vib");
   EXPECT_EQ(m->version, 1);
-  EXPECT_EQ(m->size, 20000);
+  EXPECT_EQ(m->size, static_cast<int64_t>(bytes.size()));
   EXPECT_EQ(m->sha256, registry::Sha256Hex(bytes));
   EXPECT_TRUE(registry::VerifyManifest(*m, PublicKey()).ok());
   EXPECT_TRUE(registry::CheckManifestAcceptable(*m, 0, Env::Default()->NowUnixMillis()).ok());
@@ -99,9 +109,9 @@ TEST_F(RegistryApiTest, PublishSignsAManifestThatVerifiesWithThePublicKeyFile) {
 }
 
 TEST_F(RegistryApiTest, ModelsAndVersionsEndpoints) {
-  Publish("vib", TfliteLikeBytes(1000, 1), R"({"val_accuracy":0.9})");
-  Publish("vib", TfliteLikeBytes(1000, 2));
-  Publish("pump", TfliteLikeBytes(1000, 3));
+  Publish("vib", TfliteModelBytes(1000, 1), R"({"val_accuracy":0.9})");
+  Publish("vib", TfliteModelBytes(1000, 2));
+  Publish("pump", TfliteModelBytes(1000, 3));
   auto models = device_client_->ListModels();
   ASSERT_TRUE(models.ok()) << models.status().ToString();
   ASSERT_EQ(models->size(), 2u);
@@ -119,13 +129,13 @@ TEST_F(RegistryApiTest, ModelsAndVersionsEndpoints) {
   EXPECT_EQ(v->status, 200);
   EXPECT_EQ(json::parse(v->body)["version"], 2);
   // Upload answers 201 with the new version's location.
-  auto up = raw.Post("/v1/models/vib/versions", As(admin_), TfliteLikeBytes(500, 9), "application/octet-stream");
+  auto up = raw.Post("/v1/models/vib/versions", As(admin_), TfliteModelBytes(500, 9), "application/octet-stream");
   EXPECT_EQ(up->status, 201);
   EXPECT_EQ(up->get_header_value("Location"), "/v1/models/vib/versions/3");
 }
 
 TEST_F(RegistryApiTest, BadInputGetsTheRightStatus) {
-  Publish("vib", TfliteLikeBytes(1000, 1));
+  Publish("vib", TfliteModelBytes(1000, 1));
   auto raw = Raw();
   struct Case {
     std::string method, path, body;
@@ -168,11 +178,11 @@ TEST_F(RegistryApiTest, BadInputGetsTheRightStatus) {
       {"GET", "/v1/devices/dev-2/assignment?model=vib", "", &device_, 403, "PermissionDenied"},
       {"GET", "/v1/devices/bad..id!/assignment?model=vib", "", &fleet_, 400, "InvalidArgument"},
       {"POST", "/v1/models/vib/versions", "xx", &device_, 403, "PermissionDenied"},
-      {"POST", "/v1/models/Vib/versions", TfliteLikeBytes(100, 1), &admin_, 400, "InvalidArgument"},
-      {"POST", "/v1/models/vib/versions?channel=beta", TfliteLikeBytes(100, 1), &admin_, 400, "InvalidArgument"},
-      {"POST", "/v1/models/vib/versions?channel=canary&share=x", TfliteLikeBytes(100, 1), &admin_, 400,
+      {"POST", "/v1/models/Vib/versions", TfliteModelBytes(100, 1), &admin_, 400, "InvalidArgument"},
+      {"POST", "/v1/models/vib/versions?channel=beta", TfliteModelBytes(100, 1), &admin_, 400, "InvalidArgument"},
+      {"POST", "/v1/models/vib/versions?channel=canary&share=x", TfliteModelBytes(100, 1), &admin_, 400,
        "InvalidArgument"},
-      {"POST", "/v1/models/vib/versions?metrics=%5B1%5D", TfliteLikeBytes(100, 1), &admin_, 400, "InvalidArgument"},
+      {"POST", "/v1/models/vib/versions?metrics=%5B1%5D", TfliteModelBytes(100, 1), &admin_, 400, "InvalidArgument"},
       {"POST", "/v1/models/vib/versions", "", &admin_, 400, "InvalidArgument"},
       {"POST", "/v1/models/vib/versions", "label,f0\n1,2\n", &admin_, 422, "GateRefused"},
       {"DELETE", "/v1/models/vib", "", &admin_, 404, "NotFound"},
@@ -207,22 +217,25 @@ TEST_F(RegistryApiTest, RevokedTokensAndTooLargeUploads) {
   small.max_upload_bytes = 4096;
   Start(small);
   auto raw = Raw();
-  auto big = raw.Post("/v1/models/vib/versions", As(admin_), TfliteLikeBytes(5000, 1), "application/octet-stream");
+  const std::string fits = TfliteModelBytes(3000, 1), too_big = TfliteModelBytes(5000, 1);
+  ASSERT_LE(fits.size(), 4096u);
+  ASSERT_GT(too_big.size(), 4096u);
+  auto big = raw.Post("/v1/models/vib/versions", As(admin_), too_big, "application/octet-stream");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
   EXPECT_EQ(Code(big), "PayloadTooLarge");
   // Through the client the same refusal comes back with the server's words.
-  auto via_client = admin_client_->PublishBytes("vib", TfliteLikeBytes(5000, 1), {});
+  auto via_client = admin_client_->PublishBytes("vib", too_big, {});
   ASSERT_FALSE(via_client.ok());
   EXPECT_NE(via_client.status().message().find("413"), std::string::npos) << via_client.status().ToString();
-  EXPECT_TRUE(admin_client_->PublishBytes("vib", TfliteLikeBytes(4096, 1), {}).ok());
+  EXPECT_TRUE(admin_client_->PublishBytes("vib", fits, {}).ok());
   auto versions = admin_client_->ListVersions("vib");
   ASSERT_EQ(versions->size(), 1u);
-  EXPECT_EQ((*versions)[0].size, 4096);
+  EXPECT_EQ((*versions)[0].size, static_cast<int64_t>(fits.size()));
 }
 
 TEST_F(RegistryApiTest, ChannelsPromoteRollbackAndAudit) {
-  for (uint32_t i = 1; i <= 3; ++i) Publish("vib", TfliteLikeBytes(1000, i));
+  for (uint32_t i = 1; i <= 3; ++i) Publish("vib", TfliteModelBytes(1000, i));
   auto s = admin_client_->Promote("vib", 1, "stable");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->version, 1);
@@ -264,8 +277,8 @@ TEST_F(RegistryApiTest, ChannelsPromoteRollbackAndAudit) {
 }
 
 TEST_F(RegistryApiTest, AssignmentByStableHashWithAVerifiableManifest) {
-  Publish("vib", TfliteLikeBytes(1000, 1));
-  Publish("vib", TfliteLikeBytes(1000, 2));
+  Publish("vib", TfliteModelBytes(1000, 1));
+  Publish("vib", TfliteModelBytes(1000, 2));
   ASSERT_TRUE(admin_client_->Promote("vib", 1, "stable").ok());
   ASSERT_TRUE(admin_client_->Promote("vib", 2, "canary", 0.3).ok());
   auto gateway = MakeClient(fleet_);
@@ -292,7 +305,8 @@ TEST_F(RegistryApiTest, AssignmentByStableHashWithAVerifiableManifest) {
 }
 
 TEST_F(RegistryApiTest, ArtifactEtag304RangeResumeAnd416) {
-  const std::string bytes = TfliteLikeBytes(300000, 7);
+  const std::string bytes = TfliteModelBytes(300000, 7);
+  const std::string size = std::to_string(bytes.size());
   Publish("vib", bytes);
   const std::string path = "/v1/models/vib/versions/1/artifact";
   const std::string etag = "\"" + registry::Sha256Hex(bytes) + "\"";
@@ -311,10 +325,11 @@ TEST_F(RegistryApiTest, ArtifactEtag304RangeResumeAnd416) {
   // Download a part, then the rest with Range: the pieces reassemble the artifact exactly.
   auto head = raw.Get(path, As(device_, {{"Range", "bytes=0-99999"}}));
   ASSERT_EQ(head->status, 206);
-  EXPECT_EQ(head->get_header_value("Content-Range"), "bytes 0-99999/300000");
+  EXPECT_EQ(head->get_header_value("Content-Range"), "bytes 0-99999/" + size);
   auto rest = raw.Get(path, As(device_, {{"Range", "bytes=100000-"}, {"If-Range", etag}}));
   ASSERT_EQ(rest->status, 206);
-  EXPECT_EQ(rest->get_header_value("Content-Range"), "bytes 100000-299999/300000");
+  EXPECT_EQ(rest->get_header_value("Content-Range"),
+            "bytes 100000-" + std::to_string(bytes.size() - 1) + "/" + size);
   EXPECT_EQ(head->body + rest->body, bytes);
   auto tail = raw.Get(path, As(device_, {{"Range", "bytes=-10"}}));
   EXPECT_EQ(tail->body, bytes.substr(bytes.size() - 10));
@@ -322,20 +337,20 @@ TEST_F(RegistryApiTest, ArtifactEtag304RangeResumeAnd416) {
   auto stale = raw.Get(path, As(device_, {{"Range", "bytes=100000-"}, {"If-Range", "\"old\""}}));
   EXPECT_EQ(stale->status, 200);
   EXPECT_EQ(stale->body, bytes);
-  auto beyond = raw.Get(path, As(device_, {{"Range", "bytes=300000-"}}));
+  auto beyond = raw.Get(path, As(device_, {{"Range", "bytes=" + size + "-"}}));
   EXPECT_EQ(beyond->status, 416);
-  EXPECT_EQ(beyond->get_header_value("Content-Range"), "bytes */300000");
+  EXPECT_EQ(beyond->get_header_value("Content-Range"), "bytes */" + size);
   EXPECT_EQ(Code(beyond), "RangeNotSatisfiable");
-  auto clamp = raw.Get(path, As(device_, {{"Range", "bytes=299990-999999"}}));
+  auto clamp = raw.Get(path, As(device_, {{"Range", "bytes=" + std::to_string(bytes.size() - 10) + "-99999999"}}));
   EXPECT_EQ(clamp->status, 206);
-  EXPECT_EQ(clamp->body, bytes.substr(299990));
+  EXPECT_EQ(clamp->body, bytes.substr(bytes.size() - 10));
   auto both = raw.Get(path, As(device_, {{"Range", "bytes=0-1,5-6"}}));
   EXPECT_EQ(both->status, 200);
   EXPECT_EQ(both->body, bytes);
 }
 
 TEST_F(RegistryApiTest, ClientDownloadResumesAndVerifies) {
-  const std::string bytes = TfliteLikeBytes(1 << 20, 11);
+  const std::string bytes = TfliteModelBytes(1 << 20, 11);
   Publish("vib", bytes);
   Env* env = Env::Default();
   const std::string out = dir_.Join("vib.tflite");
@@ -344,10 +359,8 @@ TEST_F(RegistryApiTest, ClientDownloadResumesAndVerifies) {
   ASSERT_TRUE(device_client_->DownloadArtifact("vib", 1, out).ok());
   EXPECT_EQ(*env->ReadFile(out), bytes);
   EXPECT_FALSE(env->FileExists(out + ".part"));
-  auto metrics = Raw().Get("/metrics")->body;
-  EXPECT_NE(metrics.find("edgeloop_registry_downloads_total{status=\"206\"} 1"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("edgeloop_registry_download_bytes_total " + std::to_string((1 << 20) - 300000)),
-            std::string::npos);
+  EXPECT_TRUE(MetricsHave("edgeloop_registry_downloads_total{status=\"206\"} 1"));
+  EXPECT_TRUE(MetricsHave("edgeloop_registry_download_bytes_total " + std::to_string(bytes.size() - 300000)));
 
   // A partial file that is not a prefix of the artifact is caught by the hash and removed.
   ASSERT_TRUE(env->WriteFileAtomic(out + ".part", std::string(1000, 'z')).ok());
@@ -363,7 +376,7 @@ TEST_F(RegistryApiTest, ClientDownloadResumesAndVerifies) {
 }
 
 TEST_F(RegistryApiTest, ParallelDownloadsDuringPublishesAreConsistent) {
-  Publish("vib", TfliteLikeBytes(2 << 20, 100));
+  Publish("vib", TfliteModelBytes(2 << 20, 100));
   std::atomic<bool> stop{false};
   std::atomic<int> downloads{0};
   std::atomic<int> failures{0};
@@ -387,7 +400,7 @@ TEST_F(RegistryApiTest, ParallelDownloadsDuringPublishesAreConsistent) {
       }
     });
   }
-  for (uint32_t i = 1; i <= 6; ++i) Publish("vib", TfliteLikeBytes((2 << 20) + i * 4096, 100 + i));
+  for (uint32_t i = 1; i <= 6; ++i) Publish("vib", TfliteModelBytes((2 << 20) + i * 4096, 100 + i));
   while (downloads < 24) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   stop = true;
   for (auto& t : readers) t.join();
@@ -410,31 +423,30 @@ TEST_F(RegistryApiTest, GatesRefuseWithTheirName) {
     return raw.Post("/v1/models/" + model + "/versions", As(admin_, {{"X-Edgeloop-Metrics", metrics}}), bytes,
                     "application/octet-stream");
   };
-  auto tpu = publish("tpu-vib", TfliteLikeBytes(3000, 1), R"({"val_accuracy":0.95})");
+  auto tpu = publish("tpu-vib", TfliteModelBytes(3000, 1), R"({"val_accuracy":0.95})");
   EXPECT_EQ(tpu->status, 422);
   json e = json::parse(tpu->body)["error"];
   EXPECT_EQ(e["code"], "GateRefused");
   EXPECT_EQ(e["gate"], "edgetpu");
   EXPECT_NE(e["message"].get<std::string>().find("MEAN"), std::string::npos);
-  EXPECT_EQ(publish("tpu-vib", TfliteLikeBytes(1000, 1), R"({"val_accuracy":0.95})")->status, 201);
-  EXPECT_EQ(publish("cpu-vib", TfliteLikeBytes(3000, 1), R"({"val_accuracy":0.95})")->status, 201);
-  auto low = publish("cpu-vib", TfliteLikeBytes(1000, 2), R"({"val_accuracy":0.5})");
+  EXPECT_EQ(publish("tpu-vib", TfliteModelBytes(1000, 1), R"({"val_accuracy":0.95})")->status, 201);
+  EXPECT_EQ(publish("cpu-vib", TfliteModelBytes(3000, 1), R"({"val_accuracy":0.95})")->status, 201);
+  auto low = publish("cpu-vib", TfliteModelBytes(1000, 2), R"({"val_accuracy":0.5})");
   EXPECT_EQ(low->status, 422);
   EXPECT_EQ(json::parse(low->body)["error"]["gate"], "metric-floor");
   auto not_model = publish("cpu-vib", "PK\x03\x04 a zip file", R"({"val_accuracy":0.95})");
   EXPECT_EQ(json::parse(not_model->body)["error"]["gate"], "tflite");
-  auto bad_metrics = publish("cpu-vib", TfliteLikeBytes(1000, 2), "not json");
+  auto bad_metrics = publish("cpu-vib", TfliteModelBytes(1000, 2), "not json");
   EXPECT_EQ(bad_metrics->status, 400);
 
   // Without a checker, Edge TPU-targeted names are refused rather than waved through.
   ServeOptions closed;
   closed.edgetpu_models = {"tpu-vib"};
   Start(closed);
-  auto refused = Raw().Post("/v1/models/tpu-vib/versions", As(admin_), TfliteLikeBytes(100, 3), "application/octet-stream");
+  auto refused = Raw().Post("/v1/models/tpu-vib/versions", As(admin_), TfliteModelBytes(100, 3), "application/octet-stream");
   EXPECT_EQ(refused->status, 422);
   EXPECT_NE(refused->body.find("no Edge TPU checker"), std::string::npos);
-  auto m = Raw().Get("/metrics")->body;
-  EXPECT_NE(m.find("edgeloop_registry_uploads_total{result=\"refused\"} 1"), std::string::npos) << m;
+  EXPECT_TRUE(MetricsHave("edgeloop_registry_uploads_total{result=\"refused\"} 1"));
 }
 
 TEST_F(RegistryApiTest, OneServerPerDataDirectory) {

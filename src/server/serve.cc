@@ -13,13 +13,14 @@
 #include <set>
 
 #include "edgeloop/registry/data_dir.h"
+#include "edgeloop/tflite/io.h"
 
 namespace edgeloop::server {
 
 registry::ModelCheckFn DefaultTfliteCheck() {
-  // The header check until tflite::ReadModel (full Verifier + semantic checks) lands on main;
-  // then: [](auto bytes) { return tflite::ReadModel(bytes).status(); }.
-  return registry::CheckTfliteHeader;
+  // The full reader: FlatBuffers Verifier plus semantic checks (tensor/buffer indices, data sizes,
+  // operator signatures). A file it refuses could not be loaded on a device either.
+  return [](std::span<const uint8_t> bytes) { return tflite::ReadModel(bytes).status(); };
 }
 
 registry::ModelCheckFn DefaultEdgeTpuCheck() {

@@ -85,8 +85,8 @@ TEST(ServeCli, EndToEnd) {
 
   ServeProcess serve(data, {"--min-metric", "val_accuracy=0.8"});
   const std::string url = "http://127.0.0.1:" + std::to_string(serve.port());
-  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir.Join("m1.tflite"), registry::testing::TfliteLikeBytes(5000, 1)).ok());
-  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir.Join("m2.tflite"), registry::testing::TfliteLikeBytes(6000, 2)).ok());
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir.Join("m1.tflite"), registry::testing::TfliteModelBytes(5000, 1)).ok());
+  ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir.Join("m2.tflite"), registry::testing::TfliteModelBytes(6000, 2)).ok());
   ASSERT_TRUE(Env::Default()
                   ->WriteFileAtomic(dir.Join("report.json"),
                                     R"({"val_accuracy":0.95,"val_loss":0.12,"labels":["ok","fault"],"epochs":[]})")
@@ -234,7 +234,7 @@ TEST(ServeTls, PublishAndDownloadVerifyTheCertificate) {
   o.ca_file = pki.ca;
   auto client = registry::RegistryClient::Create(o);
   ASSERT_TRUE(client.ok());
-  const std::string bytes = registry::testing::TfliteLikeBytes(200000, 5);
+  const std::string bytes = registry::testing::TfliteModelBytes(200000, 5);
   auto manifest = (*client)->PublishBytes("vib", bytes, {});
   ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
   ASSERT_TRUE((*client)->DownloadArtifact("vib", 1, dir.Join("vib.tflite")).ok());

@@ -7,8 +7,9 @@
 // A gate refusal is an expected outcome (the server answers 422 naming the gate), not an error.
 //
 // The model checks are plain functions (ModelCheckFn) so the checkers from other modules plug in
-// without the registry depending on them: serve.cc passes tflite::ReadModel's verification and,
-// for Edge TPU, the function set in ServeOptions::edgetpu_check (see src/server/README.md).
+// without the registry depending on them: serve.cc passes tflite::ReadModel (the FlatBuffers
+// Verifier plus semantic checks) and, for Edge TPU, ServeOptions::edgetpu_check (see
+// src/server/README.md).
 // Thread-safety: gates are immutable after construction; Check may run on many threads at once.
 #ifndef EDGELOOP_REGISTRY_GATE_H_
 #define EDGELOOP_REGISTRY_GATE_H_
@@ -54,11 +55,6 @@ std::unique_ptr<PublishGate> MakeMetricFloorGate(std::map<std::string, double> f
 
 // Parses "val_accuracy=0.9" (from --min-metric) into floors. Errors: InvalidArgument naming it.
 Status ParseMetricFloor(const std::string& text, std::map<std::string, double>* floors);
-
-// The structural TFLite check used until the full reader (tflite::ReadModel) is wired in: at
-// least a flatbuffer root offset and the "TFL3" file identifier, with the root table inside the
-// file. Catches the wrong file (a CSV, a Keras .h5, a truncated download), not a subtly broken one.
-Status CheckTfliteHeader(std::span<const uint8_t> model);
 
 }  // namespace edgeloop::registry
 
