@@ -27,6 +27,11 @@ namespace edgeloop::tflite {
 Result<Graph> ReadModel(std::span<const uint8_t> bytes);
 Result<Graph> ReadModelFile(const std::string& path);
 
+// The consistency checks WriteModel (and, after the verifier, ReadModel) apply: every index in
+// range, constant data sizes equal to shape x type, operator input/output counts and option types
+// per opcode, quantization vectors consistent. InvalidArgument naming the tensor or operator.
+Status ValidateGraph(const Graph& graph);
+
 // Serialises `graph` (identifier "TFL3", buffer 0 the empty sentinel, one buffer per constant
 // tensor and per metadata entry). Errors: InvalidArgument when the graph is inconsistent (an index
 // out of range, data size not matching its shape), naming the tensor or operator.

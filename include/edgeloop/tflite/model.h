@@ -71,6 +71,7 @@ struct Conv2DOptions {
   int32_t stride_w = 1, stride_h = 1;
   Activation activation = Activation::kNone;
   int32_t dilation_w = 1, dilation_h = 1;
+  bool operator==(const Conv2DOptions&) const = default;
 };
 struct DepthwiseConv2DOptions {
   Padding padding = Padding::kSame;
@@ -78,46 +79,58 @@ struct DepthwiseConv2DOptions {
   int32_t depth_multiplier = 1;
   Activation activation = Activation::kNone;
   int32_t dilation_w = 1, dilation_h = 1;
+  bool operator==(const DepthwiseConv2DOptions&) const = default;
 };
 struct Pool2DOptions {  // MAX_POOL_2D, AVERAGE_POOL_2D
   Padding padding = Padding::kValid;
   int32_t stride_w = 1, stride_h = 1;
   int32_t filter_w = 1, filter_h = 1;
   Activation activation = Activation::kNone;
+  bool operator==(const Pool2DOptions&) const = default;
 };
 struct FullyConnectedOptions {
   Activation activation = Activation::kNone;
   bool keep_num_dims = false;
   bool asymmetric_quantize_inputs = false;  // dynamic-range models
+  bool operator==(const FullyConnectedOptions&) const = default;
 };
 struct SoftmaxOptions {
   float beta = 1.0f;
+  bool operator==(const SoftmaxOptions&) const = default;
 };
 struct AddOptions {  // also used for MUL and SUB (same fields)
   Activation activation = Activation::kNone;
+  bool operator==(const AddOptions&) const = default;
 };
 struct ReshapeOptions {
   std::vector<int32_t> new_shape;  // may be empty: then the shape comes from input 1
+  bool operator==(const ReshapeOptions&) const = default;
 };
 struct SqueezeOptions {
   std::vector<int32_t> squeeze_dims;
+  bool operator==(const SqueezeOptions&) const = default;
 };
 struct StridedSliceOptions {
   int32_t begin_mask = 0, end_mask = 0, ellipsis_mask = 0, new_axis_mask = 0, shrink_axis_mask = 0;
+  bool operator==(const StridedSliceOptions&) const = default;
 };
 struct PackOptions {
   int32_t values_count = 0;
   int32_t axis = 0;
+  bool operator==(const PackOptions&) const = default;
 };
 struct ShapeOptions {
   TensorType out_type = TensorType::kInt32;
+  bool operator==(const ShapeOptions&) const = default;
 };
 struct ReducerOptions {  // MEAN
   bool keep_dims = false;
+  bool operator==(const ReducerOptions&) const = default;
 };
 struct ConcatenationOptions {
   int32_t axis = 0;
   Activation activation = Activation::kNone;
+  bool operator==(const ConcatenationOptions&) const = default;
 };
 
 using OpOptions = std::variant<std::monostate, Conv2DOptions, DepthwiseConv2DOptions, Pool2DOptions,
@@ -134,6 +147,7 @@ struct Quantization {
   std::vector<float> min, max;  // informational, as the converter writes them
   bool empty() const { return scale.empty(); }
   bool per_channel() const { return scale.size() > 1; }
+  bool operator==(const Quantization&) const = default;
 };
 
 struct Tensor {
@@ -146,6 +160,7 @@ struct Tensor {
   bool is_variable = false;
 
   bool is_constant() const { return !data.empty(); }
+  bool operator==(const Tensor&) const = default;
 };
 
 struct Operator {
@@ -154,6 +169,7 @@ struct Operator {
   std::vector<int32_t> inputs;  // tensor indices; -1 = optional input absent
   std::vector<int32_t> outputs;
   OpOptions options;
+  bool operator==(const Operator&) const = default;
 };
 
 // One model = one subgraph plus the model-level description and named metadata buffers.
@@ -166,6 +182,7 @@ struct Graph {
   std::string description;                     // Model.description
   uint32_t schema_version = 3;                 // Model.version
   std::map<std::string, std::string> metadata;  // Model.metadata name -> buffer bytes
+  bool operator==(const Graph&) const = default;
 };
 
 // Name of the metadata entry that holds edgeloop's JSON (labels, input shape, normalisation,
@@ -181,6 +198,13 @@ const char* PaddingName(Padding p);
 int TensorTypeSize(TensorType type);
 // Product of dims (1 for a scalar); -1 if any dim is negative or the product overflows int32.
 int64_t NumElements(const std::vector<int32_t>& shape);
+
+// "[1,128,1]" for messages and `inspect`.
+std::string ShapeToString(const std::vector<int32_t>& shape);
+// How messages name a tensor and an operator: "tensor 7 ('conv1/weights')", "operator 3 (CONV_2D)".
+// Indices out of range are named without the details ("tensor 99").
+std::string TensorLabel(const Graph& graph, int index);
+std::string OperatorLabel(const Graph& graph, int index);
 
 }  // namespace edgeloop::tflite
 
