@@ -126,9 +126,13 @@ Status Agent::Init() {
   store_.emplace(std::move(*store));
   EL_RETURN_IF_ERROR(ChooseStartModel());
 
-  auto source = CreateSource(cfg_.source);
-  if (!source.ok()) return source.status();
-  source_ = std::move(*source);
+  if (options_.source) {
+    source_ = std::move(options_.source);
+  } else {
+    auto source = CreateSource(cfg_.source);
+    if (!source.ok()) return source.status();
+    source_ = std::move(*source);
+  }
 
   mqtt::ClientOptions mo;
   mo.server_uri = cfg_.mqtt.url;

@@ -50,6 +50,10 @@ struct AgentOptions {
   int64_t drain_timeout_ms = 10000;    // on stop, wait this long for unacknowledged messages
   // Test seam: a spool to use instead of <data_dir>/spool.db (must honour the Spool contract).
   std::unique_ptr<Spool> spool;
+  // A source to use instead of the one config.source describes (a simulator feeding many agents
+  // from one process, a test). nullptr = CreateSource(config.source). A paced source is still
+  // paced at config.source.rate_hz.
+  std::unique_ptr<Source> source;
 };
 
 class Agent {
