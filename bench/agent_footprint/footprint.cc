@@ -81,9 +81,9 @@ CpuSample SampleCpu(pid_t pid) {
   return s;
 }
 
-// kB of a /proc/<pid>/status line ("VmHWM:     1234 kB").
-int64_t StatusKb(pid_t pid, const std::string& key) {
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+// kB of a /proc/<pid>/status or smaps_rollup line ("VmHWM:     1234 kB").
+int64_t StatusKb(pid_t pid, const std::string& key, const char* file = "status") {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/" + file));
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(key + ":", 0) == 0) return std::stoll(line.substr(key.size() + 1));
@@ -210,6 +210,8 @@ int Main(int argc, char** argv) {
   const CpuSample a1 = SampleCpu(agent.pid());
   const CpuSample b1 = broker_pid > 0 ? SampleCpu(broker_pid) : CpuSample{};
   const int64_t hwm_kb = StatusKb(agent.pid(), "VmHWM"), rss_kb = StatusKb(agent.pid(), "VmRSS");
+  const int64_t anon_kb = StatusKb(agent.pid(), "RssAnon"), file_kb = StatusKb(agent.pid(), "RssFile");
+  const int64_t pss_kb = StatusKb(agent.pid(), "Pss", "smaps_rollup");
   const int64_t broker_rss_kb = broker_pid > 0 ? StatusKb(broker_pid, "VmRSS") : -1;
   const int64_t sent_in_interval = static_cast<int64_t>(counter.seqs().size()) - seqs0;
 
@@ -240,6 +242,10 @@ int Main(int argc, char** argv) {
               hwm_kb * 1024.0 / mb / 8.0);
   std::printf("  %-34s %7.2f MB %7.2f MB %8.2f\n", "resident at the end (VmRSS)", rss_kb * 1024.0 / mb, 8.0,
               rss_kb * 1024.0 / mb / 8.0);
+  std::printf("  %-34s %7.2f MB (anonymous %.2f MB, file-backed: code of the binary and its shared libraries %.2f MB)\n",
+              "  of which", rss_kb * 1024.0 / mb, anon_kb * 1024.0 / mb, file_kb * 1024.0 / mb);
+  std::printf("  %-34s %7.2f MB (shared library pages divided among the processes that map them)\n",
+              "proportional set size (Pss)", pss_kb * 1024.0 / mb);
   std::printf("  %-34s %8.4f %% %8.4f %% %8.2f\n", "CPU of one core (stat ticks)", cpu_stat, 0.1, cpu_stat / 0.1);
   std::printf("  %-34s %8.4f %% %8.4f %% %8.2f\n", "CPU of one core (schedstat ns)", cpu_sched, 0.1, cpu_sched / 0.1);
   std::printf("  %-34s %7.2f MB %7.2f MB %8.2f\n", "binary, stripped", size / mb, 3.0, size / mb / 3.0);

@@ -273,9 +273,9 @@ void Agent::RequestStop() {
   if (event_fd_ >= 0) (void)!::write(event_fd_, &one, sizeof one);
 }
 
-void Agent::HandleEvents() {
+void Agent::HandleEvents(bool woken) {
   uint64_t counter;
-  (void)!::read(event_fd_, &counter, sizeof counter);  // an eventfd read takes the whole count
+  if (woken) (void)!::read(event_fd_, &counter, sizeof counter);  // an eventfd read takes the whole count
   std::vector<Event> events;
   {
     std::lock_guard<std::mutex> lock(events_mu_);
@@ -339,7 +339,7 @@ Status Agent::Run() {
     int timeout_ms = static_cast<int>(std::max<int64_t>(0, (wait_us + 999) / 1000));
     int n = ::poll(fds, push_fd >= 0 ? 2 : 1, timeout_ms);
     if (n < 0 && errno != EINTR) return Status::IOError(std::string("poll: ") + std::strerror(errno));
-    HandleEvents();
+    HandleEvents(n > 0 && (fds[0].revents & POLLIN) != 0);
     if (stop_.load()) break;
 
     now_us = env_->NowMicros();
@@ -592,8 +592,8 @@ void Agent::Drain(bool wait_for_link) {
   while ((connected_.load() || wait_for_link) && publisher_->depth() > 0 && MonoMs() < deadline &&
          !abort_drain_.load()) {
     pollfd fd{event_fd_, POLLIN, 0};
-    ::poll(&fd, 1, 50);
-    HandleEvents();
+    int n = ::poll(&fd, 1, 50);
+    HandleEvents(n > 0 && (fd.revents & POLLIN) != 0);
     (void)publisher_->Pump(MonoMs());
   }
   (void)publisher_->Pump(MonoMs(), /*force_flush=*/true);

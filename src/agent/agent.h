@@ -85,7 +85,8 @@ class Agent {
   void InstallModel(std::unique_ptr<Model> model, mqtt::ModelRef ref);
   // Queues an event from another thread; `wake` interrupts the loop's wait.
   void Post(Event event, bool wake = true);
-  void HandleEvents();
+  // Handles the queued events; `woken`: the eventfd is readable (its count is reset first).
+  void HandleEvents(bool woken);
   void ProcessWindow(const std::vector<float>& window, const std::string& where);
   void Store(Stream stream, const std::string& topic, const std::string& payload);
   void RaiseOrClear(const AlarmDebouncer::Update& u, float score, int64_t result_seq);
