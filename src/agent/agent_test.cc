@@ -183,6 +183,51 @@ TEST(Agent, OutOfRangeReadingsSaturateInsteadOfWrapping) {
   EXPECT_EQ(by_seq[5], "warning");
 }
 
+// Windows chosen for retraining carry all their readings: every low-confidence one, and a seeded
+// random share of the confident ones (the same seed picks the same windows).
+TEST(Agent, LowConfidenceAndASeededRandomShareCarryTheWholeWindow) {
+  MosquittoServer broker;
+  broker.Start();
+  auto run = [&](int seed) {
+    Observer obs(broker.url(), "observer-" + std::to_string(seed) + "-" + std::to_string(NowMs()));
+    Device dev;
+    dev.config()["mqtt"] = {{"url", broker.url()}};
+    dev.config()["source"] = {{"kind", "stdin"}, {"seed", seed}};
+    dev.config()["upload"] = {{"low_confidence", 0.6}, {"random_share", 0.25}};
+    std::string input = dev.dir() + "/in.txt";
+    {
+      std::ofstream in(input);
+      for (int w = 0; w < 200; ++w) {
+        // Every 10th window sits halfway between normal (0.5) and warning (1.2): confidence ~0.5.
+        const char* v = w % 10 == 9 ? "0.85" : "0.5";
+        for (int i = 0; i < 128; ++i) in << (i ? "," : "") << v;
+        in << "\n";
+      }
+    }
+    dev.Start({}, {}, input);
+    EXPECT_EQ(dev.Wait(), 0) << dev.current_log();
+    EXPECT_TRUE(obs.WaitResults(200, 10000));
+    std::set<int64_t> random_picks;
+    for (const auto& r : obs.results()) {
+      if (r.confidence < 0.6f) {
+        EXPECT_EQ(r.seq % 10, 0) << "only the ambiguous windows are unsure";
+        EXPECT_EQ(r.window.size(), 128u) << "seq " << r.seq;
+        EXPECT_FLOAT_EQ(r.window[0], 0.85f);
+      } else if (!r.window.empty()) {
+        EXPECT_EQ(r.window.size(), 128u);
+        random_picks.insert(r.seq);
+      }
+    }
+    return random_picks;
+  };
+  std::set<int64_t> a = run(11), b = run(11), c = run(12);
+  // 180 confident windows at a share of 0.25: about 45 (a binomial 99.9 % range is 24..68).
+  EXPECT_GT(a.size(), 20u);
+  EXPECT_LT(a.size(), 75u);
+  EXPECT_EQ(a, b) << "the same seed must pick the same windows";
+  EXPECT_NE(a, c) << "another seed picks others";
+}
+
 TEST(Agent, BadSourceLinesAreCountedAndNamed) {
   MosquittoServer broker;
   broker.Start();
