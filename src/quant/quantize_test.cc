@@ -8,6 +8,7 @@
 #include "edgeloop/runtime/interpreter.h"
 #include "edgeloop/runtime/quantization.h"
 #include "edgeloop/tflite/io.h"
+#include "test/support/fixture_cases.h"
 #include "test/support/float_cnn.h"
 
 namespace edgeloop::quant {
@@ -175,6 +176,47 @@ TEST(Quantize, FloatInterfaceSaturatesOutOfRangeInputs) {
   // Far out of range saturates to exactly the edge values: wrapping would give something else.
   EXPECT_EQ(run(1e9f, -1e9f), run(top, bottom));
   EXPECT_EQ(run(top * 3, bottom * 3), run(top, bottom));
+}
+
+// The TensorFlow converter's float hello_world (three FULLY_CONNECTED, a -1 batch in
+// shape_signature) quantized by us tracks the float model as closely as the converter's own INT8
+// version does.
+TEST(Quantize, ConverterWrittenHelloWorldTracksFloatLikeTheConvertersInt8) {
+  auto fg = tflite::ReadModelFile(testing_support::FixtureDir() + "/hello_world_float.tflite");
+  ASSERT_TRUE(fg.ok()) << fg.status().ToString();
+  auto tf_int8 = tflite::ReadModelFile(testing_support::FixtureDir() + "/hello_world_int8.tflite");
+  ASSERT_TRUE(tf_int8.ok());
+  std::vector<float> cal;
+  for (int i = 0; i < 500; ++i) cal.push_back(6.2832f * static_cast<float>(i) / 499.0f);
+  QuantizeOptions options;
+  options.io = IoType::kFloat32;
+  auto r = QuantizeGraph(*fg, {cal}, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string notes;
+  for (const std::string& n : r->notes) notes += n;
+  EXPECT_NE(notes.find("shape_signature"), std::string::npos) << notes;
+  auto run = [](const tflite::Graph& g, float x) {
+    auto interp = runtime::Interpreter::Create(g, {});
+    EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+    const runtime::TensorInfo in = (*interp)->input(0), out = (*interp)->output(0);
+    if (in.type == TensorType::kFloat32) {
+      in.as<float>()[0] = x;
+    } else {
+      in.as<int8_t>()[0] = static_cast<int8_t>(runtime::QuantizeValue(x, in.scale, in.zero_point, in.type));
+    }
+    EXPECT_TRUE((*interp)->Invoke().ok());
+    if (out.type == TensorType::kFloat32) return out.as<float>()[0];
+    return runtime::DequantizeValue(out.as<int8_t>()[0], out.scale, out.zero_point);
+  };
+  double ours = 0, theirs = 0;
+  for (int i = 0; i < 64; ++i) {
+    const float x = 0.05f + 6.1f * static_cast<float>(i) / 63.0f;
+    const float want = run(*fg, x);
+    ours = std::max(ours, static_cast<double>(std::abs(run(r->graph, x) - want)));
+    theirs = std::max(theirs, static_cast<double>(std::abs(run(*tf_int8, x) - want)));
+  }
+  EXPECT_LT(ours, 0.05);
+  EXPECT_LE(ours, 2 * theirs + 0.01) << "ours " << ours << ", converter " << theirs;
 }
 
 TEST(Quantize, UnsupportedOpIsNamed) {
