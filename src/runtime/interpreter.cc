@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edgeloop/tflite/io.h"
+#include "runtime/aligned_buffer.h"
 #include "runtime/kernel_select.h"
 #include "runtime/node.h"
 #include "runtime/ops/ops.h"
@@ -19,17 +20,7 @@
 namespace edgeloop::runtime {
 namespace {
 
-constexpr size_t kAlignment = 64;
-
-struct AlignedFree {
-  void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(kAlignment)); }
-};
-using AlignedBuffer = std::unique_ptr<uint8_t[], AlignedFree>;
-
-AlignedBuffer AllocateAligned(size_t bytes) {
-  void* p = ::operator new[](std::max<size_t>(bytes, 1), std::align_val_t(kAlignment), std::nothrow);
-  return AlignedBuffer(static_cast<uint8_t*>(p));
-}
+constexpr size_t kAlignment = kBufferAlignment;
 
 }  // namespace
 
