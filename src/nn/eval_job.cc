@@ -38,6 +38,14 @@ Result<Classified> ClassifyCsv(const std::string& model_path, const std::string&
   return c;
 }
 
+// "" when nothing was skipped; else the file's summary line and the first messages.
+std::string SkippedSummary(const std::string& path, const data::CsvReadReport& report) {
+  if (report.rows_skipped == 0) return "";
+  std::string s = path + ": " + report.Summary();
+  for (const std::string& e : report.examples) s += "\n  " + e;
+  return s;
+}
+
 }  // namespace
 
 Result<EvalResult> EvaluateModelOnCsv(const std::string& model_path, const std::string& csv_path, bool skip_bad_rows) {
@@ -49,7 +57,7 @@ Result<EvalResult> EvaluateModelOnCsv(const std::string& model_path, const std::
   r.labels = c.model->labels();
   r.metrics = ComputeMetrics(c.data.y, predicted, static_cast<int>(r.labels.size()));
   r.rows_skipped = c.report.rows_skipped;
-  if (c.report.rows_skipped > 0) r.skipped_summary = c.report.Summary();
+  if (c.report.rows_skipped > 0) r.skipped_summary = SkippedSummary(csv_path, c.report);
   return r;
 }
 
@@ -63,7 +71,7 @@ std::string EvalJson(const EvalResult& r) {
 Result<std::string> PredictCsv(const std::string& model_path, const std::string& csv_path, bool skip_bad_rows,
                                std::string* skipped_summary) {
   EL_ASSIGN_OR_RETURN(Classified c, ClassifyCsv(model_path, csv_path, skip_bad_rows));
-  if (skipped_summary != nullptr) *skipped_summary = c.report.rows_skipped > 0 ? c.report.Summary() : "";
+  if (skipped_summary != nullptr) *skipped_summary = SkippedSummary(csv_path, c.report);
   const std::vector<std::string>& labels = c.model->labels();
   std::string out = "window,label,predicted,confidence";
   for (const std::string& l : labels) out += ",p_" + l;

@@ -73,6 +73,13 @@ class ConsoleObserver : public TrainObserver {
   int64_t last_draw_us_ = 0;
 };
 
+// "data.csv: 600 rows, 599 kept, 1 skipped (1 bad number)" and the first messages.
+void PrintSkipped(FILE* out, const std::string& path, const data::CsvReadReport& report) {
+  if (report.rows_skipped == 0) return;
+  std::fprintf(out, "%s: %s\n", path.c_str(), report.Summary().c_str());
+  for (const std::string& e : report.examples) std::fprintf(out, "  %s\n", e.c_str());
+}
+
 Result<std::vector<float>> ParseClassWeights(const std::string& text, const data::Dataset& train) {
   const size_t k = train.labels.size();
   if (text.empty()) return std::vector<float>();
@@ -147,7 +154,7 @@ Result<TrainJobResult> RunTrainJob(const TrainJob& job) {
   ro.skip_bad_rows = job.skip_bad_rows;
   data::CsvReadReport report;
   EL_ASSIGN_OR_RETURN(data::Dataset all, data::ReadCsvFile(job.data_path, ro, &report));
-  if (job.console != nullptr && report.rows_skipped > 0) std::fprintf(job.console, "%s\n", report.Summary().c_str());
+  if (job.console != nullptr) PrintSkipped(job.console, job.data_path, report);
   if (all.labels.size() < 2) {
     return Status::InvalidArgument(job.data_path + ": only one class ('" + all.labels[0] + "'); training needs two or more");
   }
@@ -159,7 +166,7 @@ Result<TrainJobResult> RunTrainJob(const TrainJob& job) {
     vo.length = all.length;
     data::CsvReadReport vreport;
     EL_ASSIGN_OR_RETURN(validation, data::ReadCsvFile(job.validation_path, vo, &vreport));
-    if (job.console != nullptr && vreport.rows_skipped > 0) std::fprintf(job.console, "%s\n", vreport.Summary().c_str());
+    if (job.console != nullptr) PrintSkipped(job.console, job.validation_path, vreport);
     train = std::move(all);
   } else if (job.validation_split > 0) {
     EL_ASSIGN_OR_RETURN(data::Split split, data::StratifiedSplit(all, job.validation_split, job.train.seed));
