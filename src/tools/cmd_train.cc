@@ -24,7 +24,7 @@ int Train(int argc, char** argv) {
               "float TFLite model with its labels and input normalisation in the `edgeloop` metadata. Adam,\n"
               "cross-entropy, early stopping on the validation loss with the best weights restored. The default model\n"
               "is the reference one: Conv1D(16,3,relu,same) MaxPool1D(2) Conv1D(32,3,relu,same) MaxPool1D(2) Flatten\n"
-              "Dense(64,relu) Dropout(0.3) Dense(classes,softmax). The same --seed and data give the same model\n"
+              "Dense(64,relu) Dropout(0.3) Dense(classes,softmax). The same --seed and data give the same weights\n"
               "for any --threads.");
   flags.String("--output", &job.output_path, "the .tflite model to write (required)", "-o");
   flags.String("--model", &model_spec, "model spec JSON (layers; see include/edgeloop/nn/spec_json.h)");

@@ -103,6 +103,17 @@ TEST_F(TrainCli, TrainsWritesModelReportAndCurves) {
   EXPECT_EQ((*c)->metadata().dataset_sha256, rep["dataset_sha256"]);
 }
 
+// On a terminal (util-linux `script` gives the command one) the epoch has a progress bar.
+TEST_F(TrainCli, ProgressBarOnlyOnATerminal) {
+  if (!std::ifstream("/usr/bin/script").good()) GTEST_SKIP() << "no /usr/bin/script to provide a terminal";
+  const std::string cmd = BinaryPath("edgeloop") + " train " + data_ + " -o " + dir_.Join("t.tflite") + " --epochs 2";
+  RunResult r = RunCommand({"/usr/bin/script", "-qec", cmd, "/dev/null"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\rEpoch 1/2 ["), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[==============================] 15/15"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Epoch 2/2 - "), std::string::npos);
+}
+
 TEST_F(TrainCli, EvalAndPredictCsvAgreeWithTheReport) {
   ASSERT_EQ(TrainSmall({"--quiet"}).exit_code, 0);
   RunResult e = Edgeloop({"eval", dir_.Join("m.tflite"), data_, "--json"});
