@@ -7,6 +7,8 @@
 #include <future>
 #include <random>
 
+#include "paho_api.h"
+
 namespace edgeloop::mqtt {
 namespace {
 
@@ -21,8 +23,8 @@ bool IsTlsUri(const std::string& uri) {
   return StartsWith(uri, "ssl://") || StartsWith(uri, "mqtts://") || StartsWith(uri, "wss://");
 }
 
-std::string PahoError(int code) {
-  const char* s = MQTTAsync_strerror(code);
+std::string PahoError(const PahoApi* api, int code) {
+  const char* s = api->strerror(code);
   return (s != nullptr ? std::string(s) : "error") + " (" + std::to_string(code) + ")";
 }
 
@@ -47,13 +49,14 @@ const char* ConnackText(int code) {
 
 struct Client::Handle {
   Client* owner = nullptr;
+  const PahoApi* api = nullptr;
   MQTTAsync h = nullptr;
   int version = 5;
   Handle() = default;
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   ~Handle() {
-    if (h != nullptr) MQTTAsync_destroy(&h);
+    if (h != nullptr) api->destroy(&h);
   }
 };
 
@@ -71,8 +74,8 @@ struct ClientTrampolines {
     if (msg->payloadlen > 0) m.payload.assign(static_cast<const char*>(msg->payload), static_cast<size_t>(msg->payloadlen));
     m.qos = msg->qos;
     m.retained = msg->retained != 0;
-    MQTTAsync_freeMessage(&msg);
-    MQTTAsync_free(topic);
+    handle->api->freeMessage(&msg);
+    handle->api->free(topic);
     Client* c = handle->owner;
     if (!c->destroying_ && c->callbacks_.on_message) c->callbacks_.on_message(std::move(m));
     return 1;
@@ -81,7 +84,7 @@ struct ClientTrampolines {
     static_cast<Client::Handle*>(ctx)->owner->HandleConnectionLost(cause != nullptr ? cause : "connection lost");
   }
   static void Disconnected(void* ctx, MQTTProperties* /*props*/, enum MQTTReasonCodes rc) {
-    const char* text = MQTTReasonCode_toString(rc);
+    const char* text = static_cast<Client::Handle*>(ctx)->api->reasonCodeToString(rc);
     static_cast<Client::Handle*>(ctx)->owner->HandleConnectionLost(std::string("broker sent DISCONNECT: ") +
                                                                     (text != nullptr ? text : "?"));
   }
@@ -94,30 +97,32 @@ struct ClientTrampolines {
     handle->owner->HandleConnected(handle, d != nullptr && d->alt.connect.sessionPresent != 0);
   }
   static void ConnectFailure(void* ctx, MQTTAsync_failureData* d) {
+    const PahoApi* api = static_cast<Client::Handle*>(ctx)->api;
     int code = d != nullptr ? d->code : MQTTASYNC_FAILURE;
     std::string msg;
     if (const char* t = ConnackText(code)) {
       msg = t;
     } else {
-      msg = PahoError(code);
+      msg = PahoError(api, code);
     }
     if (d != nullptr && d->message != nullptr) msg += std::string(": ") + d->message;
     Status st = (code == 4 || code == 5) ? Status::PermissionDenied(msg) : Status::Unavailable(msg);
     static_cast<Client::Handle*>(ctx)->owner->HandleConnectFailure(st, code == 1);
   }
   static void ConnectFailure5(void* ctx, MQTTAsync_failureData5* d) {
+    const PahoApi* api = static_cast<Client::Handle*>(ctx)->api;
     int code = d != nullptr ? d->code : MQTTASYNC_FAILURE;
     int reason = d != nullptr ? static_cast<int>(d->reasonCode) : 0;
     if (reason == 0 && code >= 0x80) reason = code;  // Paho passes a CONNACK reason code as `code`
     std::string msg;
     if (reason >= 0x80) {
-      const char* t = MQTTReasonCode_toString(static_cast<enum MQTTReasonCodes>(reason));
+      const char* t = api->reasonCodeToString(static_cast<enum MQTTReasonCodes>(reason));
       msg = std::string("connection refused: ") + (t != nullptr ? t : "?") + " (reason code " + std::to_string(reason) +
             ")";
     } else if (const char* t = ConnackText(code)) {
       msg = t;
     } else {
-      msg = PahoError(code);
+      msg = PahoError(api, code);
     }
     if (d != nullptr && d->message != nullptr && reason < 0x80) msg += std::string(": ") + d->message;
     bool auth = reason == MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD || reason == MQTTREASONCODE_NOT_AUTHORIZED ||
@@ -132,9 +137,10 @@ struct ClientTrampolines {
   }
   static void PublishFailure(void* ctx, MQTTAsync_failureData* d) {
     auto* pc = static_cast<Client::PublishContext*>(ctx);
+    const PahoApi* api = pc->client->paho_;
     int code = d != nullptr ? d->code : MQTTASYNC_FAILURE;
     pc->client->CompletePublish(pc, d != nullptr ? d->token : 0,
-                                Status::Unavailable("publish not acknowledged: " + PahoError(code)));
+                                Status::Unavailable("publish not acknowledged: " + PahoError(api, code)));
   }
   static void PublishSuccess5(void* ctx, MQTTAsync_successData5* d) {
     auto* pc = static_cast<Client::PublishContext*>(ctx);
@@ -142,14 +148,15 @@ struct ClientTrampolines {
   }
   static void PublishFailure5(void* ctx, MQTTAsync_failureData5* d) {
     auto* pc = static_cast<Client::PublishContext*>(ctx);
+    const PahoApi* api = pc->client->paho_;
     std::string msg = "publish not acknowledged: ";
     int reason = d != nullptr ? static_cast<int>(d->reasonCode) : 0;
     if (reason >= 0x80) {
-      const char* t = MQTTReasonCode_toString(static_cast<enum MQTTReasonCodes>(reason));
+      const char* t = api->reasonCodeToString(static_cast<enum MQTTReasonCodes>(reason));
       msg += std::string("broker refused it: ") + (t != nullptr ? t : "?") + " (reason code " + std::to_string(reason) +
              ")";
     } else {
-      msg += PahoError(d != nullptr ? d->code : MQTTASYNC_FAILURE);
+      msg += PahoError(api, d != nullptr ? d->code : MQTTASYNC_FAILURE);
     }
     pc->client->CompletePublish(pc, d != nullptr ? d->token : 0,
                                 reason >= 0x80 ? Status::PermissionDenied(msg) : Status::Unavailable(msg));
@@ -185,7 +192,9 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options, ClientCall
   if (options.min_retry_ms < 1 || options.max_retry_ms < options.min_retry_ms) {
     return Status::InvalidArgument("mqtt: need 1 <= min_retry_ms <= max_retry_ms");
   }
+  EL_ASSIGN_OR_RETURN(const PahoApi* paho, LoadPaho(IsTlsUri(uri)));
   std::unique_ptr<Client> c(new Client(std::move(options), std::move(callbacks)));
+  c->paho_ = paho;
   EL_RETURN_IF_ERROR(c->CreateHandle(c->options_.version == ProtocolVersion::kV311 ? 4 : 5));
   return c;
 }
@@ -193,22 +202,23 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options, ClientCall
 Status Client::CreateHandle(int mqtt_version) {
   auto handle = std::make_unique<Handle>();
   handle->owner = this;
+  handle->api = paho_;
   handle->version = mqtt_version;
   MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
   co.MQTTVersion = mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
   co.sendWhileDisconnected = 0;
-  int rc = MQTTAsync_createWithOptions(&handle->h, options_.server_uri.c_str(), options_.client_id.c_str(),
+  int rc = paho_->createWithOptions(&handle->h, options_.server_uri.c_str(), options_.client_id.c_str(),
                                        MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
   if (rc != MQTTASYNC_SUCCESS) {
     handle->h = nullptr;
-    return Status::InvalidArgument("mqtt: cannot create client for '" + options_.server_uri + "': " + PahoError(rc));
+    return Status::InvalidArgument("mqtt: cannot create client for '" + options_.server_uri + "': " + PahoError(paho_, rc));
   }
-  rc = MQTTAsync_setCallbacks(handle->h, handle.get(), &ClientTrampolines::ConnectionLost,
+  rc = paho_->setCallbacks(handle->h, handle.get(), &ClientTrampolines::ConnectionLost,
                               &ClientTrampolines::MessageArrived, nullptr);
   if (rc == MQTTASYNC_SUCCESS && mqtt_version == 5) {
-    rc = MQTTAsync_setDisconnected(handle->h, handle.get(), &ClientTrampolines::Disconnected);
+    rc = paho_->setDisconnected(handle->h, handle.get(), &ClientTrampolines::Disconnected);
   }
-  if (rc != MQTTASYNC_SUCCESS) return Status::InvalidArgument("mqtt: cannot set callbacks: " + PahoError(rc));
+  if (rc != MQTTASYNC_SUCCESS) return Status::InvalidArgument("mqtt: cannot set callbacks: " + PahoError(paho_, rc));
   current_ = handle.get();
   handles_.push_back(std::move(handle));
   return Status::Ok();
@@ -304,7 +314,7 @@ Status Client::StartConnect() {
     MQTTProperty expiry;
     expiry.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
     expiry.value.integer4 = options_.session_expiry_s;
-    MQTTProperties_add(&props, &expiry);
+    paho_->propertiesAdd(&props, &expiry);
     o.connectProperties = &props;
     o.onSuccess5 = &ClientTrampolines::ConnectSuccess5;
     o.onFailure5 = &ClientTrampolines::ConnectFailure5;
@@ -332,9 +342,9 @@ Status Client::StartConnect() {
     o.ssl = &ssl;
   }
   // Paho copies everything it keeps (properties, will, credentials, TLS settings).
-  int rc = MQTTAsync_connect(handle->h, &o);
-  MQTTProperties_free(&props);
-  if (rc != MQTTASYNC_SUCCESS) return Status::Unavailable("mqtt: connect: " + PahoError(rc));
+  int rc = paho_->connect(handle->h, &o);
+  paho_->propertiesFree(&props);
+  if (rc != MQTTASYNC_SUCCESS) return Status::Unavailable("mqtt: connect: " + PahoError(paho_, rc));
   return Status::Ok();
 }
 
@@ -394,7 +404,7 @@ Status Client::Disconnect(int timeout_ms) {
   std::future<void> finished = done.get_future();
   {
     Handle* handle = current_.load();
-    if (handle == nullptr || !was_connected || !MQTTAsync_isConnected(handle->h)) return Status::Ok();
+    if (handle == nullptr || !was_connected || !paho_->isConnected(handle->h)) return Status::Ok();
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
     if (handle->version == 5) {
       MQTTAsync_disconnectOptions d5 = MQTTAsync_disconnectOptions_initializer5;
@@ -407,8 +417,8 @@ Status Client::Disconnect(int timeout_ms) {
     }
     d.timeout = timeout_ms;
     d.context = &done;
-    int rc = MQTTAsync_disconnect(handle->h, &d);
-    if (rc != MQTTASYNC_SUCCESS) return Status::Unavailable("mqtt: disconnect: " + PahoError(rc));
+    int rc = paho_->disconnect(handle->h, &d);
+    if (rc != MQTTASYNC_SUCCESS) return Status::Unavailable("mqtt: disconnect: " + PahoError(paho_, rc));
   }
   if (finished.wait_for(std::chrono::milliseconds(timeout_ms + 2000)) != std::future_status::ready) {
     return Status::Unavailable("mqtt: disconnect did not complete in time");
@@ -419,7 +429,7 @@ Status Client::Disconnect(int timeout_ms) {
 
 bool Client::connected() const {
   Handle* handle = current_.load();
-  return handle != nullptr && MQTTAsync_isConnected(handle->h);
+  return handle != nullptr && paho_->isConnected(handle->h);
 }
 
 Result<int> Client::Publish(const std::string& topic, std::string_view payload, int qos, bool retained,
@@ -430,7 +440,7 @@ Result<int> Client::Publish(const std::string& topic, std::string_view payload, 
   }
   if (payload.size() > static_cast<size_t>(INT32_MAX)) return Status::InvalidArgument("mqtt: payload too large");
   Handle* handle = current_.load();
-  if (handle == nullptr || !MQTTAsync_isConnected(handle->h)) return Status::Unavailable("mqtt: not connected");
+  if (handle == nullptr || !paho_->isConnected(handle->h)) return Status::Unavailable("mqtt: not connected");
   auto owned = std::make_unique<PublishContext>(PublishContext{this, tag});
   PublishContext* pc = owned.get();
   {
@@ -451,7 +461,7 @@ Result<int> Client::Publish(const std::string& topic, std::string_view payload, 
   msg.payloadlen = static_cast<int>(payload.size());
   msg.qos = qos;
   msg.retained = retained ? 1 : 0;
-  int rc = MQTTAsync_sendMessage(handle->h, topic.c_str(), &msg, &ro);
+  int rc = paho_->sendMessage(handle->h, topic.c_str(), &msg, &ro);
   if (rc != MQTTASYNC_SUCCESS) {
     std::lock_guard<std::mutex> cl(ctx_mu_);
     for (auto it = contexts_.begin(); it != contexts_.end(); ++it) {
@@ -461,9 +471,9 @@ Result<int> Client::Publish(const std::string& topic, std::string_view payload, 
       }
     }
     if (rc == MQTTASYNC_DISCONNECTED || rc == MQTTASYNC_MAX_MESSAGES_INFLIGHT || rc == MQTTASYNC_NO_MORE_MSGIDS) {
-      return Status::Unavailable("mqtt: publish: " + PahoError(rc));
+      return Status::Unavailable("mqtt: publish: " + PahoError(paho_, rc));
     }
-    return Status::InvalidArgument("mqtt: publish to '" + topic + "': " + PahoError(rc));
+    return Status::InvalidArgument("mqtt: publish to '" + topic + "': " + PahoError(paho_, rc));
   }
   return ro.token;
 }
@@ -495,11 +505,11 @@ Status Client::Subscribe(const std::string& filter, int qos) {
     subscriptions_.emplace_back(filter, qos);
   }
   Handle* handle = current_.load();
-  if (handle != nullptr && MQTTAsync_isConnected(handle->h)) {
+  if (handle != nullptr && paho_->isConnected(handle->h)) {
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    int rc = MQTTAsync_subscribe(handle->h, filter.c_str(), qos, &ro);
+    int rc = paho_->subscribe(handle->h, filter.c_str(), qos, &ro);
     if (rc != MQTTASYNC_SUCCESS && rc != MQTTASYNC_DISCONNECTED) {
-      return Status::InvalidArgument("mqtt: subscribe '" + filter + "': " + PahoError(rc));
+      return Status::InvalidArgument("mqtt: subscribe '" + filter + "': " + PahoError(paho_, rc));
     }
   }
   return Status::Ok();
@@ -514,7 +524,7 @@ void Client::SubscribeAll(Handle* handle) {
   }
   for (const auto& [filter, qos] : subs) {
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    MQTTAsync_subscribe(handle->h, filter.c_str(), qos, &ro);
+    paho_->subscribe(handle->h, filter.c_str(), qos, &ro);
   }
 }
 

@@ -39,6 +39,8 @@
 
 namespace edgeloop::mqtt {
 
+struct PahoApi;
+
 enum class ProtocolVersion { kAuto, kV5, kV311 };
 
 struct Will {
@@ -140,6 +142,7 @@ class Client {
   const ClientCallbacks callbacks_;
   std::atomic<int> negotiated_version_{0};
   std::atomic<bool> destroying_{false};
+  const PahoApi* paho_ = nullptr;  // the plain or the TLS Paho library (paho_api.h), set by Create
 
   // Paho handles. Only the constructor and the reconnect thread add one (a 3.1.1 fallback retires
   // the MQTT 5 handle); a retired handle is destroyed with the client, so `current_` can be read
