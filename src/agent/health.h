@@ -19,10 +19,6 @@
 #include "edgeloop/common/status.h"
 #include "edgeloop/mqtt/messages.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace edgeloop::agent {
 
 class AgentMetrics {
@@ -47,7 +43,8 @@ class AgentMetrics {
   Gauge *spool_depth_, *spool_bytes_, *model_version_, *alarm_active_, *connected_, *uptime_;
 };
 
-// A small HTTP server for GET /metrics on its own thread (one worker: Prometheus scrapes rarely).
+// A small HTTP/1.1 server for GET /metrics on its own thread, one connection at a time (Prometheus
+// scrapes rarely; a client that stalls for 5 s is dropped). Our own, so the agent links no HTTP library.
 class MetricsServer {
  public:
   // `listen` is "ADDR:PORT" (PORT 0 picks a free one). `registry` must outlive the server.
@@ -60,7 +57,9 @@ class MetricsServer {
 
  private:
   MetricsServer() = default;
-  std::unique_ptr<httplib::Server> server_;
+  void Serve(MetricsRegistry* registry);
+  int listen_fd_ = -1;
+  int stop_fd_ = -1;  // eventfd: the destructor wakes the server thread
   std::thread thread_;
   int port_ = 0;
 };

@@ -1,6 +1,5 @@
 #include "agent/ota.h"
 
-#include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,10 +21,6 @@ std::pair<std::string, std::string> SplitUrl(const std::string& url) {
   std::string prefix = url.substr(slash);
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   return {url.substr(0, slash), prefix};
-}
-
-std::string HttpErrorText(const httplib::Result& r) {
-  return httplib::to_string(r.error());
 }
 
 // The server's JSON error body ({"error": "...", "message": "..."}) or the first bytes of it.
@@ -66,7 +61,7 @@ void OtaUpdater::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
-    if (active_client_ != nullptr) active_client_->stop();
+    if (active_client_ != nullptr) active_client_->Stop();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -122,32 +117,39 @@ void OtaUpdater::Run() {
   }
 }
 
-std::unique_ptr<httplib::Client> OtaUpdater::NewClient() {
-  auto client = std::make_unique<httplib::Client>(SplitUrl(options_.registry_url).first);
-  client->set_connection_timeout(5);
-  client->set_read_timeout(30);
-  client->set_write_timeout(10);
-  if (!options_.token.empty()) client->set_bearer_token_auth(options_.token);
-  if (!options_.ca_file.empty()) client->set_ca_cert_path(options_.ca_file);
-  client->enable_server_certificate_verification(true);
-  return client;
+Result<std::unique_ptr<HttpClient>> OtaUpdater::NewClient() {
+  HttpClientOptions o;
+  o.base = SplitUrl(options_.registry_url).first;
+  o.token = options_.token;
+  o.ca_file = options_.ca_file;
+  return NewHttpClient(o);
 }
 
 Result<std::string> OtaUpdater::HttpGet(const std::string& path, int* status) {
-  auto client = NewClient();
+  EL_ASSIGN_OR_RETURN(auto client, NewClient());
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return Status::Unavailable("stopping");
     active_client_ = client.get();
   }
-  auto res = client->Get(SplitUrl(options_.registry_url).second + path);
+  std::string body;
+  Status st = client->Get(
+      SplitUrl(options_.registry_url).second + path, {},
+      [&](const HttpHead& h) {
+        *status = h.status;
+        return true;
+      },
+      [&](const char* data, size_t len) {
+        if (body.size() + len > (4u << 20)) return false;  // no registry answer to these routes is this big
+        body.append(data, len);
+        return true;
+      });
   {
     std::lock_guard<std::mutex> lock(mu_);
     active_client_ = nullptr;
   }
-  if (!res) return Status::Unavailable("GET " + path + ": " + HttpErrorText(res));
-  *status = res->status;
-  return res->body;
+  if (!st.ok()) return Status::Unavailable(st.message());
+  return body;
 }
 
 void OtaUpdater::Report(const std::string& state, int64_t version, const std::string& reason) {
@@ -255,28 +257,28 @@ Status OtaUpdater::Download(const registry::Manifest& m) {
       have = 0;
     }
     if (have < m.size) {
-      httplib::Headers headers;
+      HttpHeaders headers;
       if (have > 0) {
-        headers.emplace("Range", "bytes=" + std::to_string(have) + "-");
-        headers.emplace("If-Range", etag);  // resume only if the server has these very bytes
+        headers.emplace_back("Range", "bytes=" + std::to_string(have) + "-");
+        headers.emplace_back("If-Range", etag);  // resume only if the server has these very bytes
       }
       std::unique_ptr<WritableFile> file;
       Status problem;
       bool restart = false;
       int64_t received = 0;
-      auto client = NewClient();
+      EL_ASSIGN_OR_RETURN(auto client, NewClient());
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (stop_) return Status::Unavailable("download: stopping");
         active_client_ = client.get();
       }
-      auto res = client->Get(
+      Status res = client->Get(
           url_path, headers,
-          [&](const httplib::Response& r) {
+          [&](const HttpHead& r) {
             int64_t total = -1;
             if (r.status == 206) {
               // "bytes first-last/total": it must continue exactly where our partial file ends.
-              std::string cr = r.get_header_value("Content-Range");
+              std::string cr = r.Header("Content-Range");
               long long first = -1, last = -1, t = -1;
               if (std::sscanf(cr.c_str(), "bytes %lld-%lld/%lld", &first, &last, &t) != 3 || first != have) {
                 problem = Status::Unavailable("download: unexpected Content-Range '" + cr + "'");
@@ -285,7 +287,7 @@ Status OtaUpdater::Download(const registry::Manifest& m) {
               total = t;
             } else if (r.status == 200) {
               have = 0;  // the whole artifact (the server ignored Range, or If-Range did not match)
-              if (r.has_header("Content-Length")) total = std::stoll(r.get_header_value("Content-Length"));
+              if (r.Has("Content-Length")) total = std::strtoll(r.Header("Content-Length").c_str(), nullptr, 10);
             } else if (r.status == 416) {
               restart = true;  // our partial file is not a prefix of this artifact
               return false;
@@ -339,9 +341,9 @@ Status OtaUpdater::Download(const registry::Manifest& m) {
         if (problem.code() == StatusCode::kCorruption) (void)env_->RemoveFile(path);
         return problem;
       }
-      if (!res) {
+      if (!res.ok()) {
         return Status::Unavailable("download interrupted after " + std::to_string(have + received) + " of " +
-                                   std::to_string(m.size) + " bytes: " + HttpErrorText(res));
+                                   std::to_string(m.size) + " bytes: " + res.message());
       }
       have += received;
       if (have != m.size) {

@@ -29,15 +29,12 @@
 #include <thread>
 #include <vector>
 
+#include "agent/http.h"
 #include "agent/model.h"
 #include "agent/model_store.h"
 #include "edgeloop/common/env.h"
 #include "edgeloop/mqtt/messages.h"
 #include "edgeloop/registry/manifest.h"
-
-namespace httplib {
-class Client;
-}
 
 namespace edgeloop::agent {
 
@@ -88,7 +85,7 @@ class OtaUpdater {
   Status Download(const registry::Manifest& m);
   Result<std::string> HttpGet(const std::string& path, int* status);
   void Report(const std::string& state, int64_t version, const std::string& reason);
-  std::unique_ptr<httplib::Client> NewClient();
+  Result<std::unique_ptr<HttpClient>> NewClient();
 
   const OtaOptions options_;
   ModelStore* store_;  // not owned
@@ -106,7 +103,7 @@ class OtaUpdater {
   bool stop_ = false;                 // GUARDED_BY(mu_)
   bool poke_ = false;                 // GUARDED_BY(mu_)
   std::vector<Candidate> offers_;     // GUARDED_BY(mu_)
-  httplib::Client* active_client_ = nullptr;  // GUARDED_BY(mu_): the request Stop interrupts
+  HttpClient* active_client_ = nullptr;        // GUARDED_BY(mu_): the request Stop interrupts
   std::thread thread_;
 };
 
