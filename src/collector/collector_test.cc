@@ -12,6 +12,7 @@
 #include "edgeloop/mqtt/client.h"
 #include "edgeloop/mqtt/messages.h"
 #include "edgeloop/store/store.h"
+#include "collector/test_publisher.h"
 #include "test/support/process.h"
 #include "test/support/servers.h"
 #include "test/support/temp_dir.h"
@@ -26,45 +27,6 @@ using testing_support::PostgresServer;
 using testing_support::Process;
 using testing_support::ProcessOptions;
 using testing_support::TempDir;
-
-// A QoS 1 publisher that waits for every PUBACK.
-class Publisher {
- public:
-  explicit Publisher(const std::string& url, const std::string& id = "test-publisher") {
-    mqtt::ClientOptions o;
-    o.server_uri = url;
-    o.client_id = id;
-    o.clean_start = true;
-    o.max_inflight = 500;
-    mqtt::ClientCallbacks cb;
-    cb.on_publish_complete = [this](const mqtt::PublishCompletion& c) {
-      if (c.status.ok()) acked_++;
-      else failed_++;
-    };
-    client_ = std::move(mqtt::Client::Create(o, cb)).value();
-    EXPECT_TRUE(client_->Connect().ok());
-    for (int i = 0; i < 200 && !client_->connected(); ++i) std::this_thread::sleep_for(25ms);
-  }
-  void Publish(const std::string& topic, const std::string& payload) {
-    for (;;) {
-      auto r = client_->Publish(topic, payload, 1, false, 0);
-      if (r.ok()) {
-        ++sent_;
-        return;
-      }
-      std::this_thread::sleep_for(1ms);  // in-flight window full, or reconnecting
-    }
-  }
-  bool WaitAcked(int ms = 60000) {
-    for (int i = 0; i < ms / 10 && acked_.load() + failed_.load() < sent_; ++i) std::this_thread::sleep_for(10ms);
-    return acked_.load() == sent_;
-  }
-
- private:
-  std::unique_ptr<mqtt::Client> client_;
-  int64_t sent_ = 0;
-  std::atomic<int64_t> acked_{0}, failed_{0};
-};
 
 std::string ResultJson(const std::string& dev, int64_t seq, bool window = false) {
   mqtt::ResultMessage m;
