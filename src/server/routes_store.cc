@@ -1,8 +1,11 @@
 // The store's /v1 routes (store_routes.h).
 #include <algorithm>
+#include <chrono>
+#include <map>
 
 #include "edgeloop/registry/manifest.h"
 #include "edgeloop/server/store_routes.h"
+#include "edgeloop/store/drift.h"
 #include "server/routes_util.h"
 
 namespace edgeloop::server {
@@ -129,6 +132,7 @@ void StoreRoutes::RegisterRoutes(ApiServer& server) {
   server.Get("/v1/labels", Access::kDevice, [this](RequestContext& c) { ListLabels(c); });
   server.Get("/v1/dead-letters", Access::kAdmin, [this](RequestContext& c) { DeadLetters(c); });
   server.Get("/v1/retrain/decisions", Access::kDevice, [this](RequestContext& c) { Decisions(c); });
+  server.Get("/v1/drift", Access::kDevice, [this](RequestContext& c) { Drift(c); });
 }
 
 void StoreRoutes::Devices(RequestContext& ctx) {
@@ -241,6 +245,55 @@ void StoreRoutes::DeadLetters(RequestContext& ctx) {
                        {"received", registry::FormatRfc3339(d.received_ms)}});
   }
   SendJson(ctx.res, 200, json{{"dead_letters", out}, {"total", *total}});
+}
+
+void StoreRoutes::Drift(RequestContext& ctx) {
+  std::string device = ctx.Query("device");
+  if (device == "fleet") device.clear();
+  if (!device.empty()) {
+    if (Status st = mqtt::ValidateName("device", device); !st.ok()) {
+      SendError(ctx.res, 400, "InvalidArgument", "query parameter 'device': " + st.message());
+      return;
+    }
+  }
+  int64_t since = 0;
+  if (!TimeQuery(ctx, "since", &since)) return;
+  if (since == 0) {
+    since = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count() -
+            24 * 3600 * 1000;
+  }
+  std::string model = ctx.Query("model");
+  if (model.empty()) {  // the model the device (or most of the fleet) runs
+    auto devs = store_->Devices();
+    if (!devs.ok()) return SendStatus(ctx.res, devs.status());
+    std::map<std::string, int> votes;
+    for (const auto& d : *devs) {
+      if (!d.model.name.empty() && (device.empty() || d.device_id == device)) ++votes[d.model.name];
+    }
+    for (const auto& [name, n] : votes) {
+      if (model.empty() || n > votes[model]) model = name;
+    }
+    if (model.empty()) {
+      SendError(ctx.res, 404, "NotFound", "no model known for " + (device.empty() ? std::string("the fleet") : device));
+      return;
+    }
+  }
+  auto info = store_->GetModelInfo(model, 0);
+  if (!info.ok()) {
+    SendError(ctx.res, 404, "NotFound",
+              "no drift baseline for model '" + model + "' (run: edgeloop drift baseline TRAINING.csv --model " + model + ")");
+    return;
+  }
+  auto baseline = store::DriftBaseline::FromJson(json::parse(*info, nullptr, false));
+  if (!baseline.ok()) return SendStatus(ctx.res, baseline.status());
+  auto report = store::ComputeDrift(*store_, *baseline, device, since);
+  if (!report.ok()) return SendStatus(ctx.res, report.status());
+  json j = report->ToJson();
+  j["model"] = model;
+  j["device"] = device.empty() ? "fleet" : device;
+  j["since"] = registry::FormatRfc3339(since);
+  SendJson(ctx.res, 200, j);
 }
 
 void StoreRoutes::Decisions(RequestContext& ctx) {

@@ -422,6 +422,25 @@ class SqlStore : public Store {
     return rows.rows.empty() ? int64_t{0} : CellInt(rows.rows[0][0]);
   }
 
+  Status SetModelInfo(const std::string& name, int64_t version, const std::string& json) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return conn_
+        ->Exec("INSERT INTO models (name, version, info) VALUES (?, ?, ?) ON CONFLICT (name, version) DO UPDATE SET "
+               "info = excluded.info",
+               {V(name), V(version), V(json)})
+        .status();
+  }
+
+  Result<std::string> GetModelInfo(const std::string& name, int64_t version) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    EL_ASSIGN_OR_RETURN(SqlRows rows, conn_->Exec("SELECT info FROM models WHERE name = ? AND version = ?",
+                                                 {V(name), V(version)}));
+    if (rows.rows.empty()) {
+      return Status::NotFound("store: no information for model '" + name + "' version " + std::to_string(version));
+    }
+    return CellText(rows.rows[0][0]);
+  }
+
   Status AddRetrainDecision(RetrainDecision d) override {
     if (d.time_ms == 0) d.time_ms = NowMs();
     std::lock_guard<std::mutex> lock(mu_);

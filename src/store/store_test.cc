@@ -2,6 +2,11 @@
 // server started for the suite (initdb into a temp dir).
 #include "edgeloop/store/store.h"
 
+#include <cmath>
+#include <random>
+
+#include "edgeloop/store/drift.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -334,6 +339,53 @@ TEST_P(StoreTest, ReopeningKeepsData) {
   auto s = Store::Open(url_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(*(*s)->CountResults(""), 1);
+}
+
+// Windows of a sine at `freq` cycles per window with `amp` amplitude and noise.
+std::vector<float> Sine(std::mt19937& rng, double freq, double amp) {
+  std::normal_distribution<double> noise(0, 0.1);
+  std::vector<float> w(64);
+  for (size_t t = 0; t < w.size(); ++t) w[t] = static_cast<float>(amp * std::sin(2 * M_PI * freq * t / 64.0) + noise(rng));
+  return w;
+}
+
+TEST_P(StoreTest, DriftIsOkForTrainingLikeDataAndDriftForShiftedData) {
+  std::mt19937 rng(7);
+  data::Dataset train;
+  train.length = 64;
+  train.labels = {"failure", "normal"};
+  for (int i = 0; i < 400; ++i) {
+    std::vector<float> w = Sine(rng, 3 + (i % 3), 1.0 + 0.1 * (i % 5));
+    train.Add(w, i % 4 == 0 ? 0 : 1);
+  }
+  auto baseline = ComputeBaseline(train, "vib");
+  ASSERT_TRUE(baseline.ok()) << baseline.status().ToString();
+  ASSERT_TRUE(store_->SetModelInfo("vib", 0, baseline->ToJson().dump()).ok());
+  auto back = DriftBaseline::FromJson(nlohmann::json::parse(*store_->GetModelInfo("vib", 0)));
+  ASSERT_TRUE(back.ok());
+  EXPECT_DOUBLE_EQ(back->class_mix.at("failure"), 0.25);
+  Batch b;
+  for (int i = 0; i < 200; ++i) {  // device "same": like training; device "shifted": louder and faster
+    StoredResult same = MakeResult("same", i + 1, 10000 + i, i % 4 == 0 ? "failure" : "normal", 0.9f);
+    same.msg.window = Sine(rng, 3 + (i % 3), 1.0 + 0.1 * (i % 5));
+    b.results.push_back(same);
+    StoredResult shifted = MakeResult("shifted", i + 1, 10000 + i, "failure", 0.9f);
+    shifted.msg.window = Sine(rng, 20, 3.0);
+    b.results.push_back(shifted);
+  }
+  ASSERT_TRUE(store_->Write(b, nullptr).ok());
+  auto ok = ComputeDrift(*store_, *back, "same", 0);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->status, "ok") << ok->ToJson().dump();
+  EXPECT_EQ(ok->windows, 200);
+  auto drift = ComputeDrift(*store_, *back, "shifted", 0);
+  ASSERT_TRUE(drift.ok());
+  EXPECT_EQ(drift->status, "drift");
+  EXPECT_GT(drift->psi[1], 1.0);  // std
+  EXPECT_GT(drift->class_mix_psi, 0.25);
+  auto few = ComputeDrift(*store_, *back, "same", 10000 + 190);
+  EXPECT_EQ(few->status, "insufficient");
+  EXPECT_EQ(store_->GetModelInfo("other", 0).status().code(), StatusCode::kNotFound);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),

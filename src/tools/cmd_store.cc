@@ -1,5 +1,6 @@
 // `edgeloop label`, `edgeloop label import`, `edgeloop dataset export`: operator answers and
 // maintenance records into the store, labelled field windows out of it (src/collector).
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "edgeloop/data/csv.h"
 #include "edgeloop/registry/manifest.h"
 #include "edgeloop/server/store_routes.h"
+#include "edgeloop/store/drift.h"
 #include "edgeloop/store/store.h"
 #include "tools/command.h"
 
@@ -164,8 +166,78 @@ int DatasetExport(int argc, char** argv) {
   return 0;
 }
 
+int DriftBaselineCmd(int argc, char** argv) {
+  std::string db = "edgeloop.db", model;
+  Flags flags("edgeloop drift baseline TRAINING.csv --model NAME --db URL",
+              "Computes the training set's class mix and input statistics (mean, std, spectral bands;\n"
+              "decile bins) and stores them as the model's drift baseline.");
+  flags.String("--db", &db, "store: SQLite file or postgresql://...");
+  flags.String("--model", &model, "model name the baseline belongs to");
+  int code = 0;
+  if (!ParseFlags(flags, argc, argv, &code)) return code;
+  if (Status s = flags.ExpectPositional(1, 1, "the training CSV"); !s.ok()) return UsageError(argv[0], s);
+  if (model.empty()) return UsageError(argv[0], Status::InvalidArgument("--model NAME is required"));
+  auto d = data::ReadCsvFile(flags.positional()[0], data::CsvReadOptions{});
+  if (!d.ok()) return Fail(argv[0], d.status());
+  auto b = store::ComputeBaseline(*d, model);
+  if (!b.ok()) return Fail(argv[0], b.status());
+  auto st = store::Store::Open(db);
+  if (!st.ok()) return Fail(argv[0], st.status());
+  if (Status s = (*st)->SetModelInfo(model, 0, b->ToJson().dump()); !s.ok()) return Fail(argv[0], s);
+  std::printf("drift baseline for '%s' from %lld training windows stored\n", model.c_str(), static_cast<long long>(b->windows));
+  return 0;
+}
+
+int DriftCmd(int argc, char** argv) {
+  std::string db = "edgeloop.db", model, device, since;
+  bool json_out = false;
+  Flags flags("edgeloop drift --model NAME --db URL [--device ID] [--since RFC3339] [--json]",
+              "Compares recent results (default: the last 24 h) with the model's training baseline: predicted\n"
+              "class mix and the population stability index of input statistics. Exit 0 ok/insufficient,\n"
+              "3 warning, 4 drift.");
+  flags.String("--db", &db, "store: SQLite file or postgresql://...");
+  flags.String("--model", &model, "model whose baseline to compare with");
+  flags.String("--device", &device, "one device (default: the fleet)");
+  flags.String("--since", &since, "start of the recent period");
+  flags.Bool("--json", &json_out, "print the report as JSON (the GET /v1/drift shape)");
+  int code = 0;
+  if (!ParseFlags(flags, argc, argv, &code)) return code;
+  if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
+  if (model.empty()) return UsageError(argv[0], Status::InvalidArgument("--model NAME is required"));
+  int64_t since_ms = 0;
+  if (Status s = ParseTimeFlag("--since", since, &since_ms); !s.ok()) return UsageError(argv[0], s);
+  if (since_ms == 0) {
+    since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                   .count() - 24 * 3600 * 1000;
+  }
+  auto st = store::Store::Open(db);
+  if (!st.ok()) return Fail(argv[0], st.status());
+  auto info = (*st)->GetModelInfo(model, 0);
+  if (!info.ok()) return Fail(argv[0], info.status().WithPrefix("drift (run 'edgeloop drift baseline' first)"));
+  auto b = store::DriftBaseline::FromJson(nlohmann::json::parse(*info, nullptr, false));
+  if (!b.ok()) return Fail(argv[0], b.status());
+  auto r = store::ComputeDrift(**st, *b, device, since_ms);
+  if (!r.ok()) return Fail(argv[0], r.status());
+  if (json_out) {
+    std::printf("%s\n", r->ToJson().dump().c_str());
+  } else {
+    std::printf("drift of '%s' on %s since %s: %s (%lld results, %lld windows)\n", model.c_str(),
+                device.empty() ? "the fleet" : device.c_str(), registry::FormatRfc3339(since_ms).c_str(), r->status.c_str(),
+                static_cast<long long>(r->results), static_cast<long long>(r->windows));
+    std::printf("  class mix PSI %.4f\n", r->class_mix_psi);
+    for (const auto& [k, v] : r->training_mix) {
+      double recent = r->recent_mix.count(k) ? r->recent_mix.at(k) : 0.0;
+      std::printf("    %-16s training %.3f recent %.3f\n", k.c_str(), v, recent);
+    }
+    for (size_t i = 0; i < r->psi.size(); ++i) std::printf("  PSI %-6s %.4f\n", store::DriftStatName(static_cast<int>(i)), r->psi[i]);
+  }
+  return r->status == "drift" ? 4 : r->status == "warning" ? 3 : 0;
+}
+
 }  // namespace
 
+EL_COMMAND("drift baseline", "store a model's training baseline (class mix, input statistics) for drift", DriftBaselineCmd);
+EL_COMMAND("drift", "compare recent fleet data with the training baseline (class mix, PSI)", DriftCmd);
 EL_COMMAND("label", "record an operator's answer: a result's true class or an alarm verdict", Label);
 EL_COMMAND("label import", "import maintenance records (device, time range, label) as labels", LabelImport);
 EL_COMMAND("dataset export", "write labelled field windows from the store as a training CSV", DatasetExport);

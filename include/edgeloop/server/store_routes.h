@@ -11,6 +11,7 @@
 //   GET  /v1/labels?limit=N                            {"labels":[...]}
 //   GET  /v1/dead-letters?limit=N                      {"dead_letters":[...],"total":N}
 //   GET  /v1/retrain/decisions?limit=N                 {"decisions":[...]}
+//   GET  /v1/drift?device=ID|fleet[&model=NAME][&since=RFC3339, default 24 h ago]  (store/drift.h)
 //
 // A device is "online" when its latest status message says so (its will says "offline").
 // Thread-safety: handlers run concurrently; the store serialises itself.
@@ -47,6 +48,7 @@ class StoreRoutes : public RouteProvider {
   void ListLabels(RequestContext& ctx);
   void DeadLetters(RequestContext& ctx);
   void Decisions(RequestContext& ctx);
+  void Drift(RequestContext& ctx);
 
   store::Store* store_;  // must outlive this
 };

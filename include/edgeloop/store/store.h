@@ -196,6 +196,10 @@ class Store {
   virtual Result<std::vector<DeadLetter>> DeadLetters(int64_t limit) = 0;
   virtual Result<int64_t> CountDeadLetters() = 0;
 
+  // Free-form JSON about a model version (version 0: the model's drift baseline). NotFound if unset.
+  virtual Status SetModelInfo(const std::string& name, int64_t version, const std::string& json) = 0;
+  virtual Result<std::string> GetModelInfo(const std::string& name, int64_t version) = 0;
+
   virtual Status AddRetrainDecision(RetrainDecision d) = 0;
   virtual Result<std::vector<RetrainDecision>> RetrainDecisions(int64_t limit) = 0;
 };
