@@ -212,6 +212,35 @@ TEST(ServeWithStore, ApiLabelsExportAndManifestPush) {
   EXPECT_EQ(rep["per_class"]["failure"], 1);
   EXPECT_EQ(rep["dropped_balance"], 2);
 
+  // Drift: 404 until a baseline exists; then a report (too few windows to judge yet).
+  r = http.Get("/v1/drift?device=m1", as_device);
+  ASSERT_EQ(r->status, 404) << r->body;
+  EXPECT_NE(r->body.find("drift baseline"), std::string::npos);
+  {
+    std::string csv = "label";
+    for (int i = 0; i < 8; ++i) csv += ",f" + std::to_string(i);
+    csv += "\n";
+    for (int w = 0; w < 40; ++w) {
+      csv += w % 4 == 0 ? "failure" : "normal";
+      for (int i = 0; i < 8; ++i) csv += "," + std::to_string(w + i);
+      csv += "\n";
+    }
+    ASSERT_TRUE(Env::Default()->WriteFileAtomic(dir.Join("train.csv"), csv).ok());
+  }
+  RunResult base = Edgeloop({"drift", "baseline", dir.Join("train.csv"), "--model", "vib", "--db", db});
+  ASSERT_EQ(base.exit_code, 0) << base.err;
+  r = http.Get("/v1/drift?device=fleet&since=2026-01-01T00:00:00Z", as_device);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json drift = json::parse(r->body);
+  EXPECT_EQ(drift["model"], "vib");
+  EXPECT_EQ(drift["status"], "insufficient");  // 11 windows < 30
+  EXPECT_EQ(drift["windows"], 11);
+  EXPECT_DOUBLE_EQ(drift["class_mix"]["training"]["failure"].get<double>(), 0.25);
+  EXPECT_EQ(drift["psi"]["bands"].size(), 4u);
+  RunResult cli = Edgeloop({"drift", "--model", "vib", "--db", db, "--since", "2026-01-01T00:00:00Z", "--json"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(json::parse(cli.out)["windows"], 11);
+
   r = http.Get("/v1/dead-letters", as_admin);
   ASSERT_EQ(r->status, 200);
   EXPECT_EQ(json::parse(r->body)["total"], 1);
@@ -248,6 +277,29 @@ TEST(ServeWithStore, ApiLabelsExportAndManifestPush) {
   EXPECT_EQ(manifest->version, 1);
   (void)(*sub)->Disconnect(1000);
 
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(20000), 0);
+}
+
+TEST(ServeWithStore, DashboardTokenFreeServesReadsOnly) {
+  TempDir dir;
+  const std::string data = dir.Join("data");
+  ASSERT_EQ(Edgeloop({"keys", "init", "--data", data}).exit_code, 0);
+  int port = testing_support::FreePort();
+  ProcessOptions po;
+  po.stdout_path = dir.Join("serve.log");
+  po.stderr_path = "stdout";
+  Process serve({BinaryPath("edgeloop"), "serve", "--data", data, "--listen", "127.0.0.1:" + std::to_string(port),
+                 "--dashboard-token-free"},
+                po);
+  ASSERT_TRUE(testing_support::WaitForPort(port, 20000));
+  httplib::Client http("127.0.0.1", port);
+  auto r = http.Get("/v1/devices");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["devices"].size(), 0u);
+  r = http.Post("/v1/labels", R"({"device_id":"m1","seq":1,"label":"x"})", "application/json");
+  EXPECT_EQ(r->status, 401);
   serve.Signal(SIGTERM);
   EXPECT_EQ(serve.Wait(20000), 0);
 }

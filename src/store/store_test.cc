@@ -101,6 +101,14 @@ TEST_P(StoreTest, DuplicatesAreStoredOnceAndCounted) {
   EXPECT_EQ(*store_->CountResults(""), 60);
   EXPECT_EQ(*store_->CountResults("dev-a"), 60);
   EXPECT_EQ(*store_->CountResults("dev-b"), 0);
+  // The same result twice in one batch (a redelivery and its journal copy) is stored once.
+  Batch twice;
+  twice.results.push_back(MakeResult("dev-b", 1, 1000, "normal", 0.9f));
+  twice.results.push_back(MakeResult("dev-b", 1, 1000, "normal", 0.9f));
+  ASSERT_TRUE(store_->Write(twice, &c).ok());
+  EXPECT_EQ(c.results_inserted, 1);
+  EXPECT_EQ(c.results_duplicate, 1);
+  EXPECT_EQ(*store_->CountResults("dev-b"), 1);
 }
 
 TEST_P(StoreTest, ResultsRoundTripWithWindowAndPaging) {

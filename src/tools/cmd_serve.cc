@@ -33,6 +33,8 @@ int Serve(int argc, char** argv) {
   flags.String("--db", &so.db, "store for results/alarms/labels: SQLite file or postgresql://... (default DATA/store.db)");
   flags.String("--mqtt", &so.mqtt_url, "broker URL: run the collector in process and push channel manifests (retained)");
   flags.List("--fleet", &fleets, "fleet whose model topics get the manifests (repeatable; default 'default')");
+  flags.Bool("--dashboard-token-free", &o.dashboard_token_free,
+             "local demo: GET routes (dashboard reads) work without a token; writes still need an admin token");
   flags.String("--collector-client-id", &so.collector.client_id, "MQTT client id of the in-process collector");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
