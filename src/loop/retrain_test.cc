@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <filesystem>
+
 #include "test/support/process.h"
 #include "test/support/temp_dir.h"
 
@@ -47,11 +51,67 @@ TEST(Retrain, GateAcceptsABetterCandidateAndRefusesWhenTheMarginIsNotMet) {
   auto refused = Retrain(**st, o);
   ASSERT_TRUE(refused.ok()) << refused.status().ToString();
   EXPECT_EQ(refused->decision.decision, "refused");
+  // A worse candidate (one epoch) against the good model as champion: refused at margin 0.
+  std::filesystem::copy_file(better->candidate_path, dir.Join("good.tflite"));
+  o.champion_path = dir.Join("good.tflite");
+  o.margin = 0;
+  o.epochs = 1;
+  o.work_dir = dir.Join("work2");
+  Edgeloop({"data", "generate", "--kind", "gaussian", "--samples", "30", "--seed", "4", "-o", dir.Join("tiny2.csv")});
+  o.original_csv = dir.Join("tiny2.csv");
+  auto worse = Retrain(**st, o);
+  ASSERT_TRUE(worse.ok()) << worse.status().ToString();
+  EXPECT_EQ(worse->decision.decision, "refused") << worse->decision.reason;
+  EXPECT_LT(worse->decision.candidate_accuracy, worse->decision.champion_accuracy);
   auto ds = (*st)->RetrainDecisions(10);
-  ASSERT_EQ(ds->size(), 2u);
+  ASSERT_EQ(ds->size(), 3u);
   EXPECT_EQ((*ds)[0].decision, "refused");
-  EXPECT_EQ((*ds)[1].decision, "accepted");
-  EXPECT_EQ((*ds)[1].champion_version, 3);
+  EXPECT_EQ((*ds)[1].decision, "refused");
+  EXPECT_EQ((*ds)[2].decision, "accepted");
+  EXPECT_EQ((*ds)[2].champion_version, 3);
+}
+
+TEST(Retrain, ABetterCandidateIsPublishedToCanary) {
+  TempDir dir;
+  const std::string data = dir.Join("data");
+  Edgeloop({"keys", "init", "--data", data});
+  auto tok = RunCommand({BinaryPath("edgeloop"), "token", "create", "--data", data, "--role", "admin", "--name", "loop"});
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  std::string token = tok.out;
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  int port = testing_support::FreePort();
+  testing_support::ProcessOptions po;
+  po.stdout_path = dir.Join("serve.log");
+  po.stderr_path = "stdout";
+  testing_support::Process serve({BinaryPath("edgeloop"), "serve", "--data", data, "--listen",
+                                  "127.0.0.1:" + std::to_string(port)},
+                                 po);
+  ASSERT_TRUE(testing_support::WaitForPort(port, 20000));
+  Edgeloop({"data", "generate", "--kind", "gaussian", "--samples", "1500", "--seed", "1", "-o", dir.Join("orig.csv")});
+  Edgeloop({"data", "generate", "--kind", "gaussian", "--samples", "400", "--seed", "2", "-o", dir.Join("golden.csv")});
+  Edgeloop({"data", "generate", "--kind", "gaussian", "--samples", "40", "--seed", "3", "-o", dir.Join("tiny.csv")});
+  Edgeloop({"train", dir.Join("tiny.csv"), "--epochs", "1", "--seed", "1", "-o", dir.Join("champion.tflite")});
+  auto st = store::Store::Open(dir.Join("s.db"));
+  ASSERT_TRUE(st.ok());
+  RetrainOptions o;
+  o.original_csv = dir.Join("orig.csv");
+  o.golden_csv = dir.Join("golden.csv");
+  o.champion_path = dir.Join("champion.tflite");
+  o.work_dir = dir.Join("work");
+  o.epochs = 15;
+  o.margin = 0.02;
+  o.server_url = "http://127.0.0.1:" + std::to_string(port);
+  o.token = token;
+  o.canary_share = 0.25;
+  auto r = Retrain(**st, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->decision.decision, "published_canary") << r->decision.reason;
+  EXPECT_EQ(r->decision.candidate_version, 1);
+  auto ch = RunCommand({BinaryPath("edgeloop"), "models", "list", "--server", o.server_url, "--token", token});
+  EXPECT_EQ(ch.exit_code, 0) << ch.err;
+  EXPECT_NE(ch.out.find("vib"), std::string::npos) << ch.out;
+  serve.Signal(SIGTERM);
+  serve.Wait(20000);
 }
 
 }  // namespace
