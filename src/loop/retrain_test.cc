@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "edgeloop/registry/client.h"
 #include "test/support/process.h"
 #include "test/support/temp_dir.h"
 
@@ -110,6 +111,54 @@ TEST(Retrain, ABetterCandidateIsPublishedToCanary) {
   auto ch = RunCommand({BinaryPath("edgeloop"), "models", "list", "--server", o.server_url, "--token", token});
   EXPECT_EQ(ch.exit_code, 0) << ch.err;
   EXPECT_NE(ch.out.find("vib"), std::string::npos) << ch.out;
+
+  // The canary period: v1 is canary, stable is unset -> promote needs a stable to compare with;
+  // publish the champion as stable v2, then make v3 canary from the candidate again.
+  auto pub = RunCommand({BinaryPath("edgeloop"), "publish", dir.Join("champion.tflite"), "--name", "vib", "--channel",
+                         "stable", "--server", o.server_url, "--token", token});
+  ASSERT_EQ(pub.exit_code, 0) << pub.err;
+  auto pub3 = RunCommand({BinaryPath("edgeloop"), "publish", r->candidate_path, "--name", "vib", "--channel", "canary",
+                          "--share", "0.5", "--server", o.server_url, "--token", token});
+  ASSERT_EQ(pub3.exit_code, 0) << pub3.err;
+  auto results = [&](int64_t version, float conf, int n, const std::string& dev) {
+    store::Batch b;
+    for (int i = 1; i <= n; ++i) {
+      store::StoredResult sr;
+      sr.fleet = "f";
+      sr.msg.device_id = dev;
+      sr.msg.seq = i;
+      sr.msg.timestamp_ms = 1000 + i;
+      sr.msg.prediction = "normal";
+      sr.msg.confidence = conf;
+      sr.msg.inference_ms = 0.05;
+      sr.msg.model = {"vib", version};
+      b.results.push_back(sr);
+    }
+    ASSERT_TRUE((*st)->Write(b, nullptr).ok());
+  };
+  CanaryOptions co;
+  co.server_url = o.server_url;
+  co.token = token;
+  co.min_results = 50;
+  results(2, 0.90f, 100, "stable-dev");
+  results(3, 0.50f, 20, "canary-dev");
+  auto held = CheckCanary(**st, co);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  EXPECT_EQ(held->decision, "held") << held->reason;
+  results(3, 0.50f, 100, "canary-dev2");  // a regression: confidence 0.5 against 0.9
+  auto rb = CheckCanary(**st, co);
+  ASSERT_TRUE(rb.ok());
+  EXPECT_EQ(rb->decision, "rolled_back") << rb->reason;
+  // A healthy canary (v4) is promoted to stable.
+  auto pub4 = RunCommand({BinaryPath("edgeloop"), "publish", r->candidate_path, "--name", "vib", "--channel", "canary",
+                          "--server", o.server_url, "--token", token});
+  ASSERT_EQ(pub4.exit_code, 0) << pub4.err;
+  results(4, 0.91f, 100, "canary-dev3");
+  auto pr = CheckCanary(**st, co);
+  ASSERT_TRUE(pr.ok());
+  EXPECT_EQ(pr->decision, "promoted") << pr->reason;
+  auto client = std::move(registry::RegistryClient::Create({o.server_url, token, "", 30})).value();
+  EXPECT_EQ(client->GetChannel("vib", "stable")->version, 4);
   serve.Signal(SIGTERM);
   serve.Wait(20000);
 }

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "edgeloop/loop/retrain.h"
+#include "edgeloop/registry/manifest.h"
 #include "tools/command.h"
 
 namespace edgeloop::tools {
@@ -48,8 +49,41 @@ int RetrainCmd(int argc, char** argv) {
   return r->decision.decision == "refused" ? 3 : 0;
 }
 
+int CanaryCheckCmd(int argc, char** argv) {
+  loop::CanaryOptions o;
+  std::string db = "edgeloop.db", since;
+  Flags flags("edgeloop retrain canary-check --db URL --server URL --token T [--model NAME] [--since RFC3339]",
+              "Judges the canary period from the store: canary devices' mean confidence and inference time against\n"
+              "stable devices'. Promotes the canary to stable when healthy, rolls the canary back when it regressed,\n"
+              "holds while there are too few canary results. Exit 0 promoted/held, 3 rolled back.");
+  flags.String("--db", &db, "store: SQLite file or postgresql://...");
+  flags.String("--server", &o.server_url, "registry URL");
+  flags.String("--token", &o.token, "admin token");
+  flags.String("--model", &o.model, "registry model name");
+  flags.String("--since", &since, "start of the canary period (RFC 3339; default: all results)");
+  flags.Int("--min-results", &o.min_results, "canary results needed before judging");
+  flags.Double("--max-confidence-drop", &o.max_confidence_drop, "largest tolerated drop of mean confidence");
+  flags.Double("--max-latency-ratio", &o.max_latency_ratio, "largest tolerated canary/stable inference time ratio");
+  int code = 0;
+  if (!ParseFlags(flags, argc, argv, &code)) return code;
+  if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
+  if (o.server_url.empty()) return UsageError(argv[0], Status::InvalidArgument("--server URL is required"));
+  if (!since.empty()) {
+    auto t = registry::ParseRfc3339(since);
+    if (!t.ok()) return UsageError(argv[0], Status::InvalidArgument("--since: '" + since + "' is not an RFC 3339 time"));
+    o.since_ms = *t;
+  }
+  auto st = store::Store::Open(db);
+  if (!st.ok()) return Fail(argv[0], st.status());
+  auto d = loop::CheckCanary(**st, o);
+  if (!d.ok()) return Fail(argv[0], d.status());
+  std::printf("%s: %s\n", d->decision.c_str(), d->reason.c_str());
+  return d->decision == "rolled_back" ? 3 : d->decision == "promoted" || d->decision == "held" ? 0 : 1;
+}
+
 }  // namespace
 
+EL_COMMAND("retrain canary-check", "promote a healthy canary to stable, roll back a regressed one", CanaryCheckCmd);
 EL_COMMAND("retrain", "retrain on original + labelled field data; publish to canary only if it beats the champion",
            RetrainCmd);
 

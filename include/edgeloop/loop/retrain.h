@@ -2,7 +2,7 @@
 // (nn) -> quantize (quant) -> evaluate candidate and champion on a held-out golden set -> publish
 // the candidate to the canary channel only if it beats the champion by `margin`. Every decision is
 // recorded in the store (GET /v1/retrain/decisions) and returned.
-// Not done yet: the canary-period health check and promotion to stable (see src/loop/README.md).
+// CheckCanary then judges the canary period and promotes (or rolls back).
 // Thread-safety: one call at a time per work directory.
 #ifndef EDGELOOP_LOOP_RETRAIN_H_
 #define EDGELOOP_LOOP_RETRAIN_H_
@@ -40,6 +40,27 @@ struct RetrainOutcome {
 
 // Errors: reading or training failures (naming the file). A refused candidate is not an error.
 Result<RetrainOutcome> Retrain(store::Store& store, const RetrainOptions& options);
+
+}  // namespace edgeloop::loop
+
+
+namespace edgeloop::loop {
+
+// The canary period's verdict: the results of devices running the canary version since `since_ms`
+// against those running the stable version, from the store. Held while the canary has fewer than
+// `min_results`; rolled back (canary channel) when its mean confidence is lower by more than
+// `max_confidence_drop` or its mean inference time is more than `max_latency_ratio` times the
+// stable one's; otherwise promoted to stable. Recorded like the retrain decisions (the accuracy
+// fields carry the mean confidences).
+struct CanaryOptions {
+  std::string model = "vib";
+  std::string server_url, token;  // the registry (required)
+  int64_t since_ms = 0;
+  int64_t min_results = 50;
+  double max_confidence_drop = 0.05;
+  double max_latency_ratio = 1.5;
+};
+Result<store::RetrainDecision> CheckCanary(store::Store& store, const CanaryOptions& options);
 
 }  // namespace edgeloop::loop
 
