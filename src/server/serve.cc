@@ -110,6 +110,7 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::Create(ServeOptions opti
   ao.tls_key_file = options.tls_key_file;
   ao.max_body_bytes = options.max_upload_bytes;
   ao.threads = options.threads;
+  ao.anonymous_reads = options.dashboard_token_free;
   ao.authenticator = s->auth_.get();
   ao.metrics = &s->metrics_;
   EL_ASSIGN_OR_RETURN(s->api_, ApiServer::Create(std::move(ao)));

@@ -33,6 +33,7 @@ struct ServeOptions {
   uint64_t max_upload_bytes = 256ull << 20;
   int64_t manifest_ttl_days = 365;
   int threads = 16;
+  bool dashboard_token_free = false;  // reads without a token (ApiServerOptions::anonymous_reads)
   // Gates (registry/gate.h). `tflite_check` defaults to DefaultTfliteCheck(); `edgetpu_check`
   // (default DefaultEdgeTpuCheck(), i.e. edgetpu::Check) runs for the names in `edgetpu_models`.
   std::vector<std::string> edgetpu_models;
