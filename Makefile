@@ -7,10 +7,12 @@
 #   make test-quick  every test not labelled slow
 #   make test-asan   the test suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
 #   make fuzz        the libFuzzer targets for a bounded time (FUZZ_SECONDS each, build-fuzz/)
-#   make bench       the benchmarks against their peers (installs the peers first)
+#   make bench       the benchmarks against their peers (installs the peers first);
+#                    BENCH="infer_compare ingest" runs only those
 #   make cross-test  the core built for aarch64 and its tests run under qemu-user (build-aarch64/)
 
 BUILD ?= build
+BENCH ?=
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
@@ -53,7 +55,7 @@ demo: build
 
 bench: build
 	@scripts/install-deps --bench
-	@scripts/run-benchmarks
+	@BUILD=$(BUILD) scripts/run-benchmarks $(BENCH)
 
 cross-test:
 	@scripts/install-deps --cross

@@ -27,6 +27,7 @@ int Serve(int argc, char** argv) {
   flags.String("--edgetpu-models", &edgetpu_models, "comma-separated model names that must pass the Edge TPU check");
   flags.List("--min-metric", &min_metrics, "NAME=VALUE: refuse publishes whose metric NAME is below VALUE (repeatable)");
   flags.Int("--threads", &threads, "worker threads (concurrent connections)");
+  flags.String("--web", &o.web_dir, "dashboard files to serve at / (default: the web/ directory next to the binary)");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
