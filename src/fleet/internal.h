@@ -43,6 +43,12 @@ struct ModelRelease {
 
 class Shard;
 
+// Uploaded windows labelled by the simulated operators (options.max_labelled); any thread.
+struct LabelledSink {
+  mutable std::mutex mu;
+  data::Dataset data;  // GUARDED_BY(mu)
+};
+
 // One simulated device. Owned by its shard; touched only by the shard thread (except `installed`,
 // read by any thread for DevicesOnVersion and the OTA manager).
 struct Device {
@@ -68,7 +74,8 @@ struct ShardCounters {
 
 class Shard {
  public:
-  Shard(int index, const SimulatorOptions& options, const WindowPool* pool, const std::atomic<bool>* drifted);
+  Shard(int index, const SimulatorOptions& options, const WindowPool* pool, const std::atomic<bool>* drifted,
+        LabelledSink* labelled);
   ~Shard();
   void AddDevice(int index, const std::string& id);
   Status Connect();
@@ -102,6 +109,7 @@ class Shard {
   const SimulatorOptions& options_;  // must outlive the shard (owned by the simulator)
   const WindowPool* pool_;           // must outlive the shard
   const std::atomic<bool>* drifted_;
+  LabelledSink* labelled_;        // must outlive the shard
   std::vector<std::unique_ptr<Device>> devices_;
   std::unordered_map<int, int> local_index_;  // fleet index -> devices_ index
   std::unique_ptr<mqtt::Client> client_;

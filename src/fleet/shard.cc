@@ -49,8 +49,9 @@ class Shard::Sink final : public agent::MessageSink {
   int device_;
 };
 
-Shard::Shard(int index, const SimulatorOptions& options, const WindowPool* pool, const std::atomic<bool>* drifted)
-    : index_(index), options_(options), pool_(pool), drifted_(drifted) {}
+Shard::Shard(int index, const SimulatorOptions& options, const WindowPool* pool, const std::atomic<bool>* drifted,
+             LabelledSink* labelled)
+    : index_(index), options_(options), pool_(pool), drifted_(drifted), labelled_(labelled) {}
 
 Shard::~Shard() {
   stop_.store(true);
@@ -258,7 +259,15 @@ void Shard::Produce(Device& d, int64_t now_ms) {
   } else if (draw < options_.random_share) {
     r.window_reason = mqtt::UploadReason::kRandom;
   }
-  if (r.window_reason != mqtt::UploadReason::kNone) r.window.assign(window.begin(), window.end());
+  if (r.window_reason != mqtt::UploadReason::kNone) {
+    r.window.assign(window.begin(), window.end());
+    if (options_.max_labelled > 0 && drifted_->load()) {
+      std::lock_guard<std::mutex> lock(labelled_->mu);
+      if (labelled_->data.size() < static_cast<size_t>(options_.max_labelled)) {
+        labelled_->data.Add(window, pool.y[i]);
+      }
+    }
+  }
 
   const bool correct = labels[best] == pool.labels[static_cast<size_t>(pool.y[i])];
   auto put = [&](agent::Stream stream, int64_t seq, const std::string& topic, std::string payload) {

@@ -46,6 +46,10 @@ class Simulator::Impl {
     return n;
   }
   void SetDrifted(bool d) { drifted_.store(d); }
+  data::Dataset Labelled() const {
+    std::lock_guard<std::mutex> lock(labelled_.mu);
+    return labelled_.data;
+  }
   void PollNow() {
     {
       std::lock_guard<std::mutex> lock(ota_mu_);
@@ -80,6 +84,7 @@ class Simulator::Impl {
   SimulatorOptions options_;
   WindowPool pool_;
   std::atomic<bool> drifted_{false};
+  LabelledSink labelled_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<Device*> all_;          // by fleet index; owned by the shards
   std::vector<int> shard_of_;         // fleet index -> shard
@@ -157,10 +162,13 @@ Status Simulator::Impl::Init() {
                                      "--channels gives " + std::to_string(pool_.base.window_size()));
     }
   }
+  labelled_.data.length = pool_.base.length;
+  labelled_.data.channels = pool_.base.channels;
+  labelled_.data.labels = pool_.base.labels;
   int conns = o.connections > 0 ? o.connections : std::clamp((o.devices + 124) / 125, 1, 16);
   conns = std::min(conns, o.devices);
   options_.connections = conns;
-  for (int s = 0; s < conns; ++s) shards_.push_back(std::make_unique<Shard>(s, options_, &pool_, &drifted_));
+  for (int s = 0; s < conns; ++s) shards_.push_back(std::make_unique<Shard>(s, options_, &pool_, &drifted_, &labelled_));
   std::vector<std::string> ids;
   char buf[32];
   for (int i = 0; i < o.devices; ++i) {
@@ -450,6 +458,7 @@ Status Simulator::Start() { return impl_->Start(); }
 void Simulator::SetDrifted(bool drifted) { impl_->SetDrifted(drifted); }
 void Simulator::PollNow() { impl_->PollNow(); }
 SimulatorReport Simulator::Snapshot() const { return impl_->Snapshot(); }
+data::Dataset Simulator::LabelledWindows() const { return impl_->Labelled(); }
 int Simulator::DevicesOnVersion(int64_t version) const { return impl_->DevicesOnVersion(version); }
 SimulatorReport Simulator::Stop(int64_t drain_timeout_ms) { return impl_->Stop(drain_timeout_ms); }
 

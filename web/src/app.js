@@ -234,13 +234,16 @@ async function loadDrift() {
     el('td', {}, x.decision), el('td', {}, x.reason))));
 }
 
+let generation = 0;  // a refresh started before a token change must not report afterwards
 async function refresh() {
+  const mine = ++generation;
   const sections = [['models', loadModels], ['fleet', loadFleet], ['results', loadResults], ['alarms', loadAlarms], ['drift', loadDrift]];
   const errors = [];
   for (const [name, fn] of sections) {
     try {
       await fn();
     } catch (e) {
+      if (mine !== generation) return;
       if (e.status === 401 || e.status === 403) {
         askToken(e.message);
         return;
@@ -248,6 +251,7 @@ async function refresh() {
       errors.push(`${name}: ${e.message}`);
     }
   }
+  if (mine !== generation) return;
   if (errors.length) setStatus(errors.join(' · '), 'error');
   else setStatus('updated ' + new Date().toLocaleTimeString());
   document.body.dataset.loaded = 'true';

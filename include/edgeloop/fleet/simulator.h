@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "edgeloop/common/status.h"
+#include "edgeloop/data/dataset.h"
 
 namespace edgeloop::fleet {
 
@@ -64,6 +65,9 @@ struct SimulatorOptions {
   double alarm_threshold = 0.8;
   int alarm_n = 3, alarm_m = 5;
   bool watch_results = true;     // subscribe to the results and count them
+  // Simulated operators: keep up to this many of the windows devices upload (low confidence,
+  // alarms, random share) from the drifted phase, labelled with their true class.
+  int max_labelled = 0;
   bool verbose = false;
 };
 
@@ -119,6 +123,8 @@ class Simulator {
   // Asks the OTA thread to poll the registry now.
   void PollNow();
   SimulatorReport Snapshot() const;
+  // The windows kept by max_labelled so far, with their true classes (the pool's labels).
+  data::Dataset LabelledWindows() const;
   // Devices whose installed model has this version.
   int DevicesOnVersion(int64_t version) const;
   // Stops producing, waits up to drain_timeout_ms for every spool to empty and for the watcher
