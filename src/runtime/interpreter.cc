@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "edgeloop/tflite/io.h"
+#include "runtime/aligned_buffer.h"
 #include "runtime/kernel_select.h"
 #include "runtime/node.h"
 #include "runtime/ops/ops.h"
@@ -19,17 +20,7 @@
 namespace edgeloop::runtime {
 namespace {
 
-constexpr size_t kAlignment = 64;
-
-struct AlignedFree {
-  void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(kAlignment)); }
-};
-using AlignedBuffer = std::unique_ptr<uint8_t[], AlignedFree>;
-
-AlignedBuffer AllocateAligned(size_t bytes) {
-  void* p = ::operator new[](std::max<size_t>(bytes, 1), std::align_val_t(kAlignment), std::nothrow);
-  return AlignedBuffer(static_cast<uint8_t*>(p));
-}
+constexpr size_t kAlignment = kBufferAlignment;
 
 }  // namespace
 
@@ -144,10 +135,7 @@ Status Interpreter::State::PrepareNode(size_t index, std::vector<bool>& ready) {
                                      tflite::ShapeToString(out->src->shape));
     }
   }
-  const KernelChoice choice = SelectKernel(node.kernel_id, options.kernels);
-  if (choice.fn == nullptr) return Status::InvalidArgument(node.label + ": no kernel");
-  node.kernel = choice.fn;
-  node.kernel_name = choice.name;
+  if (!SelectKernel(node, options.kernels)) return Status::InvalidArgument(node.label + ": no kernel");
   bool all_constant = true;
   for (const RtTensor* in : node.inputs) all_constant &= in == nullptr || in->is_constant();
   if (all_constant || node.kernel_id == KernelId::kShape) EL_RETURN_IF_ERROR(Fold(node));
@@ -224,11 +212,13 @@ Status Interpreter::State::PlanAndAllocate() {
 
 Status Interpreter::State::Prepare() {
   if (options.batch < 1) return Status::InvalidArgument("batch " + std::to_string(options.batch) + " must be >= 1");
+  EL_ASSIGN_OR_RETURN(options.kernels, ResolveKernelSet(options.kernels));
   schedule.clear();
   folded.clear();
   arena.reset();
   EL_RETURN_IF_ERROR(InitTensors());
-  nodes.assign(graph.operators.size(), Node{});
+  nodes.clear();
+  nodes.resize(graph.operators.size());  // Node owns its packed buffer: move-only
   std::vector<bool> ready(tensors.size(), false);
   for (int32_t t : graph.inputs) ready[t] = true;
   for (size_t i = 0; i < nodes.size(); ++i) EL_RETURN_IF_ERROR(PrepareNode(i, ready));

@@ -1,6 +1,16 @@
 #include "runtime/kernel_select.h"
 
+#include <cstdlib>
+#include <string>
+
+#include "runtime/kernels/cpu_features.h"
+#include "runtime/kernels/gemm_s8.h"
 #include "runtime/kernels/reference/reference_kernels.h"
+#if defined(__x86_64__)
+#include "runtime/kernels/x86/x86_kernels.h"
+#elif defined(__aarch64__)
+#include "runtime/kernels/arm/arm_kernels.h"
+#endif
 
 namespace edgeloop::runtime {
 namespace {
@@ -51,15 +61,63 @@ constexpr Entry kReference[] = {
 static_assert(sizeof(kReference) / sizeof(kReference[0]) == static_cast<size_t>(KernelId::kCount) - 1,
               "every KernelId needs a reference kernel");
 
-// Optimized kernels: {id, {fn, name}, required CPU features}. Empty until the x86/ARM kernels land;
-// each must pass the bit-exact comparison against ReferenceKernel(id) before it is listed here.
+// Optimized kernels, best first. Each passes the bit-exact comparison against ReferenceKernel(id)
+// (optimized_kernels_test.cc). `prepare` packs what the kernel needs and returns false for nodes
+// it does not handle, which then keep the reference kernel.
 struct OptimizedEntry {
   KernelId id;
+  KernelSet level;
   KernelChoice choice;
-  bool (*cpu_supports)();
+  bool (*prepare)(Node& node);
 };
-constexpr OptimizedEntry* kOptimized = nullptr;
-constexpr size_t kOptimizedCount = 0;
+
+bool NoPacking(Node&) { return true; }
+
+#if defined(__x86_64__)
+bool PackConvK4N16U8(Node& n) { return optimized::PackConvS8(n, optimized::GemmLayout::kK4N16S8, -128); }
+bool PackFcK4N16U8(Node& n) { return optimized::PackFullyConnectedS8(n, optimized::GemmLayout::kK4N16S8, -128); }
+bool PackConvK2N8(Node& n) { return optimized::PackConvS8(n, optimized::GemmLayout::kK2N8S16, 0); }
+bool PackFcK2N8(Node& n) { return optimized::PackFullyConnectedS8(n, optimized::GemmLayout::kK2N8S16, 0); }
+
+const OptimizedEntry kOptimized[] = {
+    {KernelId::kConvS8, KernelSet::kAvx512Vnni, {x86::ConvS8Avx512Vnni, "conv_s8_k4n16_avx512vnni"}, PackConvK4N16U8},
+    {KernelId::kFullyConnectedS8, KernelSet::kAvx512Vnni, {x86::FullyConnectedS8Avx512Vnni, "fc_s8_k4n16_avx512vnni"},
+     PackFcK4N16U8},
+    {KernelId::kConvS8, KernelSet::kAvx2, {x86::ConvS8Avx2, "conv_s8_k2n8_avx2"}, PackConvK2N8},
+    {KernelId::kFullyConnectedS8, KernelSet::kAvx2, {x86::FullyConnectedS8Avx2, "fc_s8_k2n8_avx2"}, PackFcK2N8},
+    {KernelId::kMaxPoolS8, KernelSet::kAvx2, {x86::MaxPoolS8Avx2, "maxpool_s8_c32_avx2"}, NoPacking},
+};
+
+// Levels whose kernels `set` may use.
+bool Allows(KernelSet set, KernelSet level) {
+  if (set == level) return true;
+  return set == KernelSet::kAvx512Vnni && level == KernelSet::kAvx2;
+}
+#elif defined(__aarch64__)
+bool PackConvK4N16(Node& n) { return optimized::PackConvS8(n, optimized::GemmLayout::kK4N16S8, 0); }
+bool PackFcK4N16(Node& n) { return optimized::PackFullyConnectedS8(n, optimized::GemmLayout::kK4N16S8, 0); }
+bool PackConvK1N8(Node& n) { return optimized::PackConvS8(n, optimized::GemmLayout::kK1N8S16, 0); }
+bool PackFcK1N8(Node& n) { return optimized::PackFullyConnectedS8(n, optimized::GemmLayout::kK1N8S16, 0); }
+
+const OptimizedEntry kOptimized[] = {
+    {KernelId::kConvS8, KernelSet::kNeonDot, {arm::ConvS8NeonDot, "conv_s8_k4n16_neondot"}, PackConvK4N16},
+    {KernelId::kFullyConnectedS8, KernelSet::kNeonDot, {arm::FullyConnectedS8NeonDot, "fc_s8_k4n16_neondot"},
+     PackFcK4N16},
+    {KernelId::kConvS8, KernelSet::kNeon, {arm::ConvS8Neon, "conv_s8_k1n8_neon"}, PackConvK1N8},
+    {KernelId::kFullyConnectedS8, KernelSet::kNeon, {arm::FullyConnectedS8Neon, "fc_s8_k1n8_neon"}, PackFcK1N8},
+    {KernelId::kMaxPoolS8, KernelSet::kNeon, {arm::MaxPoolS8Neon, "maxpool_s8_c16_neon"}, NoPacking},
+};
+
+bool Allows(KernelSet set, KernelSet level) {
+  if (set == level) return true;
+  return set == KernelSet::kNeonDot && level == KernelSet::kNeon;
+}
+#else
+const OptimizedEntry kOptimized[] = {
+    {KernelId::kNone, KernelSet::kReference, {}, NoPacking},
+};
+bool Allows(KernelSet, KernelSet) { return false; }
+#endif
 
 }  // namespace
 
@@ -70,13 +128,82 @@ KernelChoice ReferenceKernel(KernelId id) {
   return {};
 }
 
-KernelChoice SelectKernel(KernelId id, KernelSet set) {
-  if (set == KernelSet::kAuto) {
-    for (size_t i = 0; i < kOptimizedCount; ++i) {
-      if (kOptimized[i].id == id && kOptimized[i].cpu_supports()) return kOptimized[i].choice;
+bool SelectKernel(Node& node, KernelSet set) {
+  node.packed.reset();
+  if (set != KernelSet::kReference && set != KernelSet::kAuto && KernelSetSupported(set)) {
+    for (const OptimizedEntry& e : kOptimized) {
+      if (e.id != node.kernel_id || !Allows(set, e.level)) continue;
+      const size_t scratch = node.scratch_bytes;
+      if (!e.prepare(node)) {
+        node.packed.reset();
+        node.scratch_bytes = scratch;
+        continue;
+      }
+      node.kernel = e.choice.fn;
+      node.kernel_name = e.choice.name;
+      return true;
     }
   }
-  return ReferenceKernel(id);
+  const KernelChoice ref = ReferenceKernel(node.kernel_id);
+  node.kernel = ref.fn;
+  node.kernel_name = ref.name;
+  return ref.fn != nullptr;
+}
+
+const char* KernelSetName(KernelSet set) {
+  switch (set) {
+    case KernelSet::kAuto: return "auto";
+    case KernelSet::kReference: return "reference";
+    case KernelSet::kAvx2: return "avx2";
+    case KernelSet::kAvx512Vnni: return "vnni";
+    case KernelSet::kNeon: return "neon";
+    case KernelSet::kNeonDot: return "neondot";
+  }
+  return "?";
+}
+
+bool ParseKernelSet(std::string_view name, KernelSet* set) {
+  for (KernelSet s : {KernelSet::kAuto, KernelSet::kReference, KernelSet::kAvx2, KernelSet::kAvx512Vnni,
+                      KernelSet::kNeon, KernelSet::kNeonDot}) {
+    if (name == KernelSetName(s)) {
+      *set = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool KernelSetSupported(KernelSet set) {
+  const CpuFeatures& cpu = GetCpuFeatures();
+  switch (set) {
+    case KernelSet::kAuto:
+    case KernelSet::kReference: return true;
+    case KernelSet::kAvx2: return cpu.avx2;
+    case KernelSet::kAvx512Vnni: return cpu.avx512_vnni;
+    case KernelSet::kNeon: return cpu.neon;
+    case KernelSet::kNeonDot: return cpu.neon_dot;
+  }
+  return false;
+}
+
+Result<KernelSet> ResolveKernelSet(KernelSet set) {
+  if (set == KernelSet::kAuto) {
+    const char* env = std::getenv("EDGELOOP_KERNELS");
+    if (env != nullptr && *env != '\0' && !ParseKernelSet(env, &set)) {
+      return Status::InvalidArgument(std::string("EDGELOOP_KERNELS='") + env +
+                                     "' names no kernel level (reference, avx2, vnni, neon, neondot, auto)");
+    }
+  }
+  if (set == KernelSet::kAuto) {
+    for (KernelSet s : {KernelSet::kAvx512Vnni, KernelSet::kAvx2, KernelSet::kNeonDot, KernelSet::kNeon}) {
+      if (KernelSetSupported(s)) return s;
+    }
+    return KernelSet::kReference;
+  }
+  if (!KernelSetSupported(set)) {
+    return Status::InvalidArgument(std::string("kernel level '") + KernelSetName(set) + "' is not supported by this CPU");
+  }
+  return set;
 }
 
 }  // namespace edgeloop::runtime

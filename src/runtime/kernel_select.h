@@ -1,8 +1,7 @@
-// The one place that maps a prepared node's KernelId to the function that runs it. Today every
-// KernelId maps to its reference kernel; optimized kernels (x86 AVX2/AVX-512, ARM NEON, in
-// src/runtime/kernels/x86/ and arm/) are registered in kernel_select.cc's optimized table, each
-// guarded by the CPU features it needs, and fall back to the reference when absent.
-// Thread-safety: pure lookups over immutable tables.
+// The one place that maps a prepared node's KernelId to the function that runs it: an optimized
+// kernel (src/runtime/kernels/x86/, arm/) when the kernel level allows it, the CPU supports it and
+// the kernel accepts the node's parameters (packing its weights then), else the reference kernel.
+// Thread-safety: pure lookups over immutable tables; SelectKernel writes only the node it is given.
 #ifndef EDGELOOP_RUNTIME_KERNEL_SELECT_H_
 #define EDGELOOP_RUNTIME_KERNEL_SELECT_H_
 
@@ -13,12 +12,12 @@ namespace edgeloop::runtime {
 
 struct KernelChoice {
   KernelFn fn = nullptr;
-  const char* name = "";  // XNNPACK-style: "conv_s8_ref", "fc_s8_4x16_avx2"
+  const char* name = "";  // XNNPACK-style: "conv_s8_ref", "conv_s8_k4n16_avx512vnni"
 };
 
-// The kernel for `id` under `set`: an optimized kernel the CPU supports when `set` is kAuto and one
-// exists, else the reference kernel. fn is nullptr only for KernelId::kNone / kCount.
-KernelChoice SelectKernel(KernelId id, KernelSet set);
+// Sets node.kernel / kernel_name for the node under `set` (a resolved level, never kAuto), and for
+// an optimized kernel its packed data and scratch size. False only for KernelId::kNone / kCount.
+bool SelectKernel(Node& node, KernelSet set);
 
 // The reference kernel for `id` (what optimized kernels are tested against).
 KernelChoice ReferenceKernel(KernelId id);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "edgeloop/tflite/model.h"
+#include "runtime/aligned_buffer.h"
 #include "runtime/op_params.h"
 
 namespace edgeloop::runtime {
@@ -76,6 +77,12 @@ struct Node {
   size_t scratch_bytes = 0;  // requested by Prepare; planned in the arena for this node only
   uint8_t* scratch = nullptr;
   bool folded = false;  // evaluated once in Prepare; skipped by Invoke
+  // Not run by Invoke: a RESHAPE-like copy whose output shares its input's bytes ("alias"), or an
+  // operator an optimized kernel of an earlier node computes as well ("fused").
+  bool skipped = false;
+  // Prepare-time data of an optimized kernel (packed weights, folded biases, requantization
+  // constants), in a layout the kernel defines. Empty for reference kernels.
+  AlignedBuffer packed;
 
   const RtTensor& in(size_t i) const { return *inputs[i]; }
   const RtTensor* in_opt(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }

@@ -24,10 +24,29 @@
 
 namespace edgeloop::runtime {
 
+// Which kernels Prepare picks. A level uses its own optimized kernels and those of the levels below
+// it on the same architecture, the reference kernel for everything else. Forcing a level the CPU
+// lacks fails Create with InvalidArgument. kAuto reads the environment variable EDGELOOP_KERNELS
+// (reference | avx2 | vnni | neon | neondot | auto) so tests and benchmarks can pin a level
+// without code changes; unset or "auto" means the best level the CPU supports.
 enum class KernelSet {
-  kAuto,       // the fastest kernels this CPU supports, reference where there is none
-  kReference,  // reference kernels only
+  kAuto,        // the fastest kernels this CPU supports, reference where there is none
+  kReference,   // reference kernels only
+  kAvx2,        // x86-64 AVX2
+  kAvx512Vnni,  // x86-64 AVX-512 (F, BW, VL) with VNNI, and AVX2 where there is no VNNI kernel
+  kNeon,        // ARM64 Advanced SIMD
+  kNeonDot,     // ARM64 with the dot-product extension, and NEON where there is no dot kernel
 };
+
+// "reference", "avx2", "vnni", "neon", "neondot", "auto".
+const char* KernelSetName(KernelSet set);
+// Parses a KernelSetName; false on anything else.
+bool ParseKernelSet(std::string_view name, KernelSet* set);
+// Whether this CPU can run `set`'s kernels (kAuto and kReference: always).
+bool KernelSetSupported(KernelSet set);
+// What kAuto resolves to now: EDGELOOP_KERNELS when set (InvalidArgument when it names no level
+// or one the CPU lacks), else the best supported level.
+Result<KernelSet> ResolveKernelSet(KernelSet set);
 
 struct InterpreterOptions {
   KernelSet kernels = KernelSet::kAuto;

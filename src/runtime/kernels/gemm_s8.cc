@@ -1,0 +1,196 @@
+#include "runtime/kernels/gemm_s8.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace edgeloop::runtime::optimized {
+namespace {
+
+// FULLY_CONNECTED rows whose length is not a multiple of 4 are copied this many at a time into
+// scratch with a padded stride, so no load runs past the input tensor.
+constexpr int kRowChunk = 16;
+
+size_t AlignUp(size_t n) { return (n + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment; }
+
+int32_t WrapAdd(int32_t a, int64_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(static_cast<uint64_t>(b)));
+}
+
+// Packs weights [n][k] (row-major, int8), the corrected biases and the requantization constants.
+bool Pack(Node& node, GemmS8Info info, GemmLayout layout, const int8_t* w, const int32_t* bias, int32_t input_offset,
+          int32_t a_bias, const std::vector<int32_t>& multipliers, const std::vector<int32_t>& shifts) {
+  info.k_stride = (info.k + 3) / 4 * 4;
+  info.block = layout == GemmLayout::kK4N16S8 ? 16 : 8;
+  info.n_blocks = (info.n + info.block - 1) / info.block;
+  const size_t channels = static_cast<size_t>(info.n_blocks) * info.block;
+  const size_t elem = layout == GemmLayout::kK4N16S8 ? 1 : 2;
+  size_t at = AlignUp(sizeof(GemmS8Info));
+  info.bias_at = static_cast<uint32_t>(at), at += AlignUp(channels * 4);
+  info.mult_at = static_cast<uint32_t>(at), at += AlignUp(channels * 4);
+  info.lshift_at = static_cast<uint32_t>(at), at += AlignUp(channels * 4);
+  info.rshift_at = static_cast<uint32_t>(at), at += AlignUp(channels * 4);
+  info.weights_at = static_cast<uint32_t>(at);
+  const size_t weight_bytes = channels * static_cast<size_t>(info.k_stride) * elem;
+  if (at + weight_bytes > UINT32_MAX) return false;
+  AlignedBuffer buffer = AllocateAligned(at + weight_bytes);
+  if (!buffer) return false;
+  uint8_t* base = buffer.get();
+  std::memset(base, 0, at + weight_bytes);
+  auto* b = reinterpret_cast<int32_t*>(base + info.bias_at);
+  auto* m = reinterpret_cast<int32_t*>(base + info.mult_at);
+  auto* ls = reinterpret_cast<int32_t*>(base + info.lshift_at);
+  auto* rs = reinterpret_cast<int32_t*>(base + info.rshift_at);
+  const bool per_channel = multipliers.size() > 1;
+  for (int c = 0; c < info.n; ++c) {
+    int64_t sum = 0;
+    for (int i = 0; i < info.k; ++i) sum += w[static_cast<int64_t>(c) * info.k + i];
+    b[c] = WrapAdd(bias ? bias[c] : 0, sum * (static_cast<int64_t>(input_offset) + a_bias));
+    const int32_t shift = shifts[per_channel ? c : 0];
+    m[c] = multipliers[per_channel ? c : 0];
+    ls[c] = shift > 0 ? shift : 0;
+    rs[c] = shift > 0 ? 0 : -shift;
+  }
+  const int ks = info.k_stride, bl = info.block;
+  for (int c = 0; c < info.n; ++c) {
+    const int j = c / bl, cc = c % bl;
+    for (int i = 0; i < info.k; ++i) {
+      const int8_t v = w[static_cast<int64_t>(c) * info.k + i];
+      size_t index = 0;
+      switch (layout) {
+        case GemmLayout::kK4N16S8: index = ((static_cast<size_t>(j) * (ks / 4) + i / 4) * bl + cc) * 4 + i % 4; break;
+        case GemmLayout::kK2N8S16: index = ((static_cast<size_t>(j) * (ks / 2) + i / 2) * bl + cc) * 2 + i % 2; break;
+        case GemmLayout::kK1N8S16: index = (static_cast<size_t>(j) * ks + i) * bl + cc; break;
+      }
+      if (elem == 1) {
+        reinterpret_cast<int8_t*>(base + info.weights_at)[index] = v;
+      } else {
+        reinterpret_cast<int16_t*>(base + info.weights_at)[index] = v;
+      }
+    }
+  }
+  std::memcpy(base, &info, sizeof(info));
+  node.packed = std::move(buffer);
+  return true;
+}
+
+}  // namespace
+
+bool PackConvS8(Node& node, GemmLayout layout, int32_t a_bias) {
+  const auto& p = node.p<ConvParams>();
+  const auto& in = node.in(0).shape;
+  const auto& f = node.in(1).shape;
+  const auto& out = node.out(0).shape;
+  if (in.size() != 4 || f.size() != 4 || out.size() != 4 || f[3] != in[3]) return false;  // grouped: reference
+  if (!node.in(1).is_constant() || (node.in_opt(2) && !node.in(2).is_constant())) return false;
+  GemmS8Info info;
+  info.batches = in[0], info.in_h = in[1], info.in_w = in[2], info.in_c = in[3];
+  info.out_h = out[1], info.out_w = out[2], info.n = out[3];
+  info.filter_h = f[1], info.filter_w = f[2];
+  info.stride_h = p.stride_h, info.stride_w = p.stride_w, info.dilation_h = p.dilation_h, info.dilation_w = p.dilation_w;
+  info.pad_h = p.pad_h, info.pad_w = p.pad_w;
+  info.output_offset = p.output_offset, info.act_min = p.q_act_min, info.act_max = p.q_act_max;
+  info.input_zero_point = -p.input_offset;
+  const int64_t k = static_cast<int64_t>(f[1]) * f[2] * f[3];
+  if (k <= 0 || k > (1 << 24) || info.n <= 0) return false;
+  info.k = static_cast<int32_t>(k);
+  const int64_t k_stride = (k + 3) / 4 * 4;
+  // A 1-row filter without vertical padding reads one input row per output row; with no dilation
+  // along x the patches of one output row are overlapping runs of that row, padded at both ends.
+  if (info.filter_h == 1 && info.pad_h == 0 && info.dilation_w == 1) {
+    info.mode = PatchMode::kRowRun;
+    const int64_t span = static_cast<int64_t>(info.out_w - 1) * info.stride_w + info.filter_w;
+    const int64_t width = std::max<int64_t>(span, static_cast<int64_t>(info.pad_w) + info.in_w);
+    if (width * info.in_c > (1 << 26)) return false;
+    info.row_bytes = static_cast<int32_t>(width * info.in_c);
+    node.scratch_bytes = static_cast<size_t>(info.row_bytes) + kPatchSlack;
+  } else {
+    info.mode = PatchMode::kIm2col;
+    if (static_cast<int64_t>(info.out_w) * k_stride > (1 << 26)) return false;
+    node.scratch_bytes = static_cast<size_t>(info.out_w) * static_cast<size_t>(k_stride) + kPatchSlack;
+  }
+  const int32_t* bias = node.in_opt(2) ? node.in(2).as<int32_t>() : nullptr;
+  return Pack(node, info, layout, node.in(1).as<int8_t>(), bias, p.input_offset, a_bias, p.multipliers, p.shifts);
+}
+
+bool PackFullyConnectedS8(Node& node, GemmLayout layout, int32_t a_bias) {
+  const auto& p = node.p<FullyConnectedParams>();
+  if (p.filter_offset != 0 || p.accum_depth <= 0 || p.units <= 0 || p.multipliers.empty()) return false;
+  if (!node.in(1).is_constant() || (node.in_opt(2) && !node.in(2).is_constant())) return false;
+  GemmS8Info info;
+  info.mode = PatchMode::kRows;
+  info.batches = p.batches, info.k = p.accum_depth, info.n = p.units;
+  info.output_offset = p.output_offset, info.act_min = p.q_act_min, info.act_max = p.q_act_max;
+  info.input_zero_point = -p.input_offset;
+  const int64_t k_stride = (static_cast<int64_t>(p.accum_depth) + 3) / 4 * 4;
+  node.scratch_bytes = p.accum_depth % 4 == 0 ? 0 : static_cast<size_t>(kRowChunk * k_stride) + kPatchSlack;
+  const int32_t* bias = node.in_opt(2) ? node.in(2).as<int32_t>() : nullptr;
+  return Pack(node, info, layout, node.in(1).as<int8_t>(), bias, p.input_offset, a_bias, p.multipliers, p.shifts);
+}
+
+void RunConvS8(const Node& node, GemmRowsFn rows) {
+  const GemmS8Info& info = Info(node);
+  const uint8_t* packed = node.packed.get();
+  const int8_t* input = node.in(0).as<int8_t>();
+  int8_t* output = node.out(0).as<int8_t>();
+  auto* scratch = reinterpret_cast<int8_t*>(node.scratch);
+  const int8_t zp = static_cast<int8_t>(info.input_zero_point);
+  const int64_t in_row = static_cast<int64_t>(info.in_w) * info.in_c;
+  const int64_t out_row = static_cast<int64_t>(info.out_w) * info.n;
+  const size_t c = static_cast<size_t>(info.in_c);
+  for (int b = 0; b < info.batches; ++b) {
+    for (int oy = 0; oy < info.out_h; ++oy) {
+      int8_t* out = output + (static_cast<int64_t>(b) * info.out_h + oy) * out_row;
+      if (info.mode == PatchMode::kRowRun) {
+        const int iy = oy * info.stride_h;
+        const int8_t* src = input + (static_cast<int64_t>(b) * info.in_h + iy) * in_row;
+        const size_t left = static_cast<size_t>(info.pad_w) * c;
+        std::memset(scratch, zp, left);
+        std::memcpy(scratch + left, src, static_cast<size_t>(in_row));
+        std::memset(scratch + left + in_row, zp, static_cast<size_t>(info.row_bytes) - left - in_row + kPatchSlack);
+        rows(scratch, static_cast<ptrdiff_t>(info.stride_w) * info.in_c, info.out_w, info, packed, out);
+        continue;
+      }
+      for (int ox = 0; ox < info.out_w; ++ox) {
+        int8_t* patch = scratch + static_cast<int64_t>(ox) * info.k_stride;
+        for (int fy = 0; fy < info.filter_h; ++fy) {
+          const int iy = oy * info.stride_h - info.pad_h + fy * info.dilation_h;
+          for (int fx = 0; fx < info.filter_w; ++fx) {
+            const int ix = ox * info.stride_w - info.pad_w + fx * info.dilation_w;
+            int8_t* dst = patch + (static_cast<int64_t>(fy) * info.filter_w + fx) * info.in_c;
+            if (iy < 0 || iy >= info.in_h || ix < 0 || ix >= info.in_w) {
+              std::memset(dst, zp, c);
+            } else {
+              std::memcpy(dst, input + ((static_cast<int64_t>(b) * info.in_h + iy) * info.in_w + ix) * info.in_c, c);
+            }
+          }
+        }
+        std::memset(patch + info.k, zp, static_cast<size_t>(info.k_stride - info.k));
+      }
+      rows(scratch, info.k_stride, info.out_w, info, packed, out);
+    }
+  }
+}
+
+void RunFullyConnectedS8(const Node& node, GemmRowsFn rows) {
+  const GemmS8Info& info = Info(node);
+  const uint8_t* packed = node.packed.get();
+  const int8_t* input = node.in(0).as<int8_t>();
+  int8_t* output = node.out(0).as<int8_t>();
+  if (info.k == info.k_stride) {
+    rows(input, info.k, info.batches, info, packed, output);
+    return;
+  }
+  auto* scratch = reinterpret_cast<int8_t*>(node.scratch);
+  for (int b0 = 0; b0 < info.batches; b0 += kRowChunk) {
+    const int count = std::min(kRowChunk, info.batches - b0);
+    for (int r = 0; r < count; ++r) {
+      int8_t* dst = scratch + static_cast<int64_t>(r) * info.k_stride;
+      std::memcpy(dst, input + static_cast<int64_t>(b0 + r) * info.k, static_cast<size_t>(info.k));
+      std::memset(dst + info.k, 0, static_cast<size_t>(info.k_stride - info.k));
+    }
+    rows(scratch, info.k_stride, count, info, packed, output + static_cast<int64_t>(b0) * info.n);
+  }
+}
+
+}  // namespace edgeloop::runtime::optimized
