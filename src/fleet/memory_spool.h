@@ -28,6 +28,7 @@ class MemorySpool final : public agent::Spool {
   Result<std::vector<agent::SpoolRecord>> ReadAfter(int64_t after_id, size_t limit) override;
   Status Remove(std::span<const int64_t> ids) override;
   Result<int64_t> DropExpired(int64_t now_ms) override;
+  Status Sync() override { return Status::Ok(); }  // nothing to make durable: memory only
   agent::SpoolStats stats() const override { return stats_; }
 
  private:
