@@ -155,6 +155,8 @@ class Watcher {
   const SimulatorOptions& options_;
   std::unordered_map<std::string, int> index_;
   std::unique_ptr<mqtt::Client> client_;
+  // Manifest pushes on their own connection, so they never wait behind a backlog of results.
+  std::unique_ptr<mqtt::Client> ota_client_;
   std::function<void(mqtt::Message)> on_other_;
   mutable std::mutex mu_;
   std::vector<PerDevice> devices_;                 // GUARDED_BY(mu_)

@@ -409,7 +409,11 @@ SimulatorReport Simulator::Impl::Stop(int64_t drain_timeout_ms) {
   for (auto& s : shards_) {
     for (auto& e : s->TakeErrors()) r.errors.push_back(e);
   }
-  if (options_.watch_results) r.lost = watcher_->Lost(produced);
+  // Results still spooled at the deadline are late, not lost: the spool would send them.
+  int64_t spooled_results = 0;
+  for (auto* d : all_) spooled_results += d->spool->Count(agent::Stream::kResults);
+  r.undelivered = spooled_results;
+  if (options_.watch_results) r.lost = std::max<int64_t>(0, watcher_->Lost(produced) - spooled_results);
   watcher_->Disconnect();
   return r;
 }
@@ -429,6 +433,7 @@ std::string ReportToJson(const SimulatorReport& r) {
   j["distinct"] = r.distinct;
   j["duplicates"] = r.duplicates;
   j["lost"] = r.lost;
+  j["undelivered"] = r.undelivered;
   j["throughput_per_s"] = r.throughput;
   j["latency_ms"] = {{"p50", r.latency_p50_ms}, {"p99", r.latency_p99_ms}, {"max", r.latency_max_ms}};
   j["accuracy"] = nlohmann::json::array();

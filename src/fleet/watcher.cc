@@ -34,8 +34,17 @@ Status Watcher::Connect(std::function<void(mqtt::Message)> on_other) {
   cb.on_message = [this](mqtt::Message m) { OnMessage(std::move(m)); };
   EL_ASSIGN_OR_RETURN(client_, mqtt::Client::Create(co, cb));
   if (options_.watch_results) EL_RETURN_IF_ERROR(client_->Subscribe(mqtt::ResultsTopic(options_.fleet, "+"), 1));
-  EL_RETURN_IF_ERROR(client_->Subscribe(mqtt::ModelTopic(options_.fleet, options_.model, "+"), 1));
   EL_RETURN_IF_ERROR(client_->Connect());
+  mqtt::ClientOptions oo = co;
+  oo.client_id = co.client_id + "-ota";
+  oo.clean_start = true;  // the manifests are retained: a fresh subscription gets the latest
+  mqtt::ClientCallbacks ocb;
+  ocb.on_message = [this](mqtt::Message m) {
+    if (on_other_) on_other_(std::move(m));
+  };
+  EL_ASSIGN_OR_RETURN(ota_client_, mqtt::Client::Create(oo, ocb));
+  EL_RETURN_IF_ERROR(ota_client_->Subscribe(mqtt::ModelTopic(options_.fleet, options_.model, "+"), 1));
+  EL_RETURN_IF_ERROR(ota_client_->Connect());
   for (int i = 0; i < 200 && !client_->connected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   if (!client_->connected()) return Status::Unavailable("fleet simulator: cannot connect to " + options_.mqtt_url);
   // The subscription is sent right after CONNACK; give it a moment before devices publish.
@@ -44,6 +53,8 @@ Status Watcher::Connect(std::function<void(mqtt::Message)> on_other) {
 }
 
 void Watcher::Disconnect() {
+  if (ota_client_) (void)ota_client_->Disconnect(1000);
+  ota_client_.reset();
   if (client_) (void)client_->Disconnect(2000);
   client_.reset();
 }

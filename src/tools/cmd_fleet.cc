@@ -31,10 +31,11 @@ std::string ReadKeyArg(const std::string& arg) {
 void PrintSummary(const fleet::SimulatorReport& r) {
   std::fprintf(stderr,
                "fleet: %d devices over %d connections, %.1f s: %lld results sent, %lld received (%lld distinct), "
-               "%.0f/s, latency p50 %.1f ms p99 %.1f ms, lost %lld, duplicates %lld\n",
+               "%.0f/s, latency p50 %.1f ms p99 %.1f ms, lost %lld, duplicates %lld, still spooled %lld\n",
                r.devices, r.connections, r.seconds, static_cast<long long>(r.produced),
                static_cast<long long>(r.received), static_cast<long long>(r.distinct), r.throughput, r.latency_p50_ms,
-               r.latency_p99_ms, static_cast<long long>(r.lost), static_cast<long long>(r.duplicates));
+               r.latency_p99_ms, static_cast<long long>(r.lost), static_cast<long long>(r.duplicates),
+               static_cast<long long>(r.undelivered));
   for (const auto& ro : r.rollouts) {
     std::fprintf(stderr, "fleet: model v%lld reported by %lld devices%s\n", static_cast<long long>(ro.version),
                  static_cast<long long>(ro.devices), ro.complete_ms ? " (all)" : "");

@@ -99,7 +99,8 @@ struct SimulatorReport {
   int64_t received = 0;        // results received by the watcher (with duplicates)
   int64_t distinct = 0;
   int64_t duplicates = 0;
-  int64_t lost = 0;            // produced seqs never received (final only; 0 in snapshots)
+  int64_t lost = 0;            // produced seqs never received and no longer in any spool (final only)
+  int64_t undelivered = 0;     // still in the spools when the drain deadline passed (final only)
   double throughput = 0;       // distinct results received per second
   double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
   std::vector<VersionStats> accuracy;
