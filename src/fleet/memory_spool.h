@@ -30,12 +30,6 @@ class MemorySpool final : public agent::Spool {
   Result<int64_t> DropExpired(int64_t now_ms) override;
   Status Sync() override { return Status::Ok(); }  // nothing to make durable: memory only
   agent::SpoolStats stats() const override { return stats_; }
-  // Messages of `stream` stored now.
-  int64_t Count(agent::Stream stream) const {
-    int64_t n = 0;
-    for (const auto& [id, r] : records_) n += r.stream == stream;
-    return n;
-  }
 
  private:
   int64_t max_bytes_;

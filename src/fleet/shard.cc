@@ -85,7 +85,7 @@ Status Shard::Connect() {
   co.server_uri = options_.mqtt_url;
   co.client_id = options_.fleet + "-" + options_.device_prefix + "shard-" + std::to_string(index_);
   co.clean_start = true;  // the devices' spools hold what is unacknowledged, not the broker
-  co.max_inflight = 128;  // Paho and our wrapper scan in-flight lists per message: keep them short
+  co.max_inflight = options_.max_inflight;  // Paho and our wrapper scan in-flight lists per message: keep them short
   co.min_retry_ms = 200;
   co.max_retry_ms = 2000;
   mqtt::ClientCallbacks cb;

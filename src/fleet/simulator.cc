@@ -409,11 +409,11 @@ SimulatorReport Simulator::Impl::Stop(int64_t drain_timeout_ms) {
   for (auto& s : shards_) {
     for (auto& e : s->TakeErrors()) r.errors.push_back(e);
   }
-  // Results still spooled at the deadline are late, not lost: the spool would send them.
-  int64_t spooled_results = 0;
-  for (auto* d : all_) spooled_results += d->spool->Count(agent::Stream::kResults);
-  r.undelivered = spooled_results;
-  if (options_.watch_results) r.lost = std::max<int64_t>(0, watcher_->Lost(produced) - spooled_results);
+  // Messages still unacknowledged at the deadline are late, not lost: the spools would send them.
+  int64_t unacked = 0;
+  for (auto* d : all_) unacked += d->publisher->depth();
+  r.undelivered = unacked;
+  if (options_.watch_results) r.lost = std::max<int64_t>(0, watcher_->Lost(produced) - unacked);
   watcher_->Disconnect();
   return r;
 }

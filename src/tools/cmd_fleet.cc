@@ -31,7 +31,7 @@ std::string ReadKeyArg(const std::string& arg) {
 void PrintSummary(const fleet::SimulatorReport& r) {
   std::fprintf(stderr,
                "fleet: %d devices over %d connections, %.1f s: %lld results sent, %lld received (%lld distinct), "
-               "%.0f/s, latency p50 %.1f ms p99 %.1f ms, lost %lld, duplicates %lld, still spooled %lld\n",
+               "%.0f/s, latency p50 %.1f ms p99 %.1f ms, lost %lld, duplicates %lld, unacknowledged %lld\n",
                r.devices, r.connections, r.seconds, static_cast<long long>(r.produced),
                static_cast<long long>(r.received), static_cast<long long>(r.distinct), r.throughput, r.latency_p50_ms,
                r.latency_p99_ms, static_cast<long long>(r.lost), static_cast<long long>(r.duplicates),
@@ -76,11 +76,17 @@ int Simulate(int argc, char** argv) {
   flags.String("--drift", &o.drift, "drift used with --drift-after (data generate --drift syntax)");
   int64_t drift_after = -1;
   flags.Int("--drift-after", &drift_after, "switch every device to drifted windows after S seconds (-1 = never)");
+  bool no_watch = false;
+  int64_t inflight = o.max_inflight;
+  flags.Int("--inflight", &inflight, "unacknowledged QoS 1 messages per shared connection");
+  flags.Bool("--no-watch", &no_watch, "do not subscribe to the results (measures the devices' side alone; no lost/latency)");
   flags.Bool("--json", &json, "print the final report as JSON on stdout");
   flags.String("--report", &report_path, "also write the JSON report to this file");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
+  o.watch_results = !no_watch;
+  o.max_inflight = static_cast<int>(inflight);
   o.devices = static_cast<int>(devices);
   o.connections = static_cast<int>(connections);
   o.seed = static_cast<uint64_t>(seed);
@@ -120,7 +126,7 @@ int Simulate(int argc, char** argv) {
     f << j << "\n";
     if (!f) return Fail(argv[0], Status::IOError("--report " + report_path + ": cannot write"));
   }
-  return r.lost == 0 ? 0 : 1;
+  return r.lost == 0 && r.undelivered == 0 ? 0 : 1;
 }
 
 }  // namespace

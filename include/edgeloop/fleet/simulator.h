@@ -41,6 +41,7 @@ struct SimulatorOptions {
   std::string fleet = "sim";
   std::string device_prefix = "sim-";
   int connections = 0;           // shared MQTT connections / loop threads; 0 = one per 125 devices (max 16)
+  int max_inflight = 128;        // unacknowledged QoS 1 messages per connection
   // OTA: the registry to poll and download from; "" = only a local model file.
   std::string registry_url;
   std::string token;             // bearer token for the registry (admin or a fleet token)
@@ -100,7 +101,7 @@ struct SimulatorReport {
   int64_t distinct = 0;
   int64_t duplicates = 0;
   int64_t lost = 0;            // produced seqs never received and no longer in any spool (final only)
-  int64_t undelivered = 0;     // still in the spools when the drain deadline passed (final only)
+  int64_t undelivered = 0;     // messages still unacknowledged in the spools at the drain deadline (final only)
   double throughput = 0;       // distinct results received per second
   double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
   std::vector<VersionStats> accuracy;
