@@ -36,6 +36,7 @@ int Serve(int argc, char** argv) {
   flags.Bool("--dashboard-token-free", &o.dashboard_token_free,
              "local demo: GET routes (dashboard reads) work without a token; writes still need an admin token");
   flags.String("--collector-client-id", &so.collector.client_id, "MQTT client id of the in-process collector");
+  flags.String("--web", &o.web_dir, "dashboard files to serve at / (default: the web/ directory next to the binary)");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
