@@ -126,9 +126,13 @@ Status Agent::Init() {
   store_.emplace(std::move(*store));
   EL_RETURN_IF_ERROR(ChooseStartModel());
 
-  auto source = CreateSource(cfg_.source);
-  if (!source.ok()) return source.status();
-  source_ = std::move(*source);
+  if (options_.source) {
+    source_ = std::move(options_.source);
+  } else {
+    auto source = CreateSource(cfg_.source);
+    if (!source.ok()) return source.status();
+    source_ = std::move(*source);
+  }
 
   mqtt::ClientOptions mo;
   mo.server_uri = cfg_.mqtt.url;
@@ -163,7 +167,9 @@ Status Agent::Init() {
     Event e(Event::Kind::kPublishComplete);
     e.tag = c.tag;
     e.status = c.status;
-    Post(std::move(e));
+    // A PUBACK only needs the loop at once when more messages wait for a free slot; otherwise the
+    // next tick takes it (at 10 Hz that halves the loop's wake-ups).
+    Post(std::move(e), /*wake=*/wake_on_ack_.load(std::memory_order_relaxed) || !c.status.ok());
   };
   auto client = mqtt::Client::Create(mo, std::move(cb));
   if (!client.ok()) return client.status().WithPrefix("mqtt.url");
@@ -251,11 +257,12 @@ void Agent::InstallModel(std::unique_ptr<Model> model, mqtt::ModelRef ref) {
   status_dirty_ = true;
 }
 
-void Agent::Post(Event event) {
+void Agent::Post(Event event, bool wake) {
   {
     std::lock_guard<std::mutex> lock(events_mu_);
     events_.push_back(std::move(event));
   }
+  if (!wake) return;
   uint64_t one = 1;
   (void)!::write(event_fd_, &one, sizeof one);
 }
@@ -266,10 +273,9 @@ void Agent::RequestStop() {
   if (event_fd_ >= 0) (void)!::write(event_fd_, &one, sizeof one);
 }
 
-void Agent::HandleEvents() {
+void Agent::HandleEvents(bool woken) {
   uint64_t counter;
-  while (::read(event_fd_, &counter, sizeof counter) > 0) {
-  }
+  if (woken) (void)!::read(event_fd_, &counter, sizeof counter);  // an eventfd read takes the whole count
   std::vector<Event> events;
   {
     std::lock_guard<std::mutex> lock(events_mu_);
@@ -333,7 +339,7 @@ Status Agent::Run() {
     int timeout_ms = static_cast<int>(std::max<int64_t>(0, (wait_us + 999) / 1000));
     int n = ::poll(fds, push_fd >= 0 ? 2 : 1, timeout_ms);
     if (n < 0 && errno != EINTR) return Status::IOError(std::string("poll: ") + std::strerror(errno));
-    HandleEvents();
+    HandleEvents(n > 0 && (fds[0].revents & POLLIN) != 0);
     if (stop_.load()) break;
 
     now_us = env_->NowMicros();
@@ -367,6 +373,7 @@ Status Agent::Run() {
     }
     Status pump = publisher_->Pump(MonoMs());
     if (!pump.ok()) spool_error_log_.Log(LogLevel::kError, pump.message());
+    wake_on_ack_.store(publisher_->waiting(), std::memory_order_relaxed);
     if (MonoMs() - last_housekeeping_ms_ >= kHousekeepingMs) Housekeeping(false);
     if (options_.max_results > 0 && results_ >= options_.max_results) {
       Log(LogLevel::kInfo, "stopping after " + std::to_string(results_) + " results (--max-results)");
@@ -536,6 +543,8 @@ void Agent::Housekeeping(bool force_status) {
     status_dirty_ = true;
     Log(LogLevel::kError, failure);
   }
+  // The spool's durability point: what was committed in the last second reaches the disk.
+  if (Status st = spool_->Sync(); !st.ok()) spool_error_log_.Log(LogLevel::kError, st.message());
   if (now - last_expiry_check_ms_ >= kExpiryCheckMs) {
     last_expiry_check_ms_ = now;
     auto dropped = spool_->DropExpired(NowMs());  // ages are wall-clock: created_ms is a timestamp
@@ -577,13 +586,14 @@ void Agent::PublishStatus(bool online) {
 
 void Agent::Drain(bool wait_for_link) {
   // Deliver what is unacknowledged, so a clean stop leaves an empty spool.
+  wake_on_ack_.store(true);
   const int64_t deadline = MonoMs() + options_.drain_timeout_ms;
   (void)publisher_->Pump(MonoMs());
   while ((connected_.load() || wait_for_link) && publisher_->depth() > 0 && MonoMs() < deadline &&
          !abort_drain_.load()) {
     pollfd fd{event_fd_, POLLIN, 0};
-    ::poll(&fd, 1, 50);
-    HandleEvents();
+    int n = ::poll(&fd, 1, 50);
+    HandleEvents(n > 0 && (fd.revents & POLLIN) != 0);
     (void)publisher_->Pump(MonoMs());
   }
   (void)publisher_->Pump(MonoMs(), /*force_flush=*/true);

@@ -50,6 +50,10 @@ struct AgentOptions {
   int64_t drain_timeout_ms = 10000;    // on stop, wait this long for unacknowledged messages
   // Test seam: a spool to use instead of <data_dir>/spool.db (must honour the Spool contract).
   std::unique_ptr<Spool> spool;
+  // A source to use instead of the one config.source describes (a simulator feeding many agents
+  // from one process, a test). nullptr = CreateSource(config.source). A paced source is still
+  // paced at config.source.rate_hz.
+  std::unique_ptr<Source> source;
 };
 
 class Agent {
@@ -79,8 +83,10 @@ class Agent {
   Status Init();
   Status ChooseStartModel();
   void InstallModel(std::unique_ptr<Model> model, mqtt::ModelRef ref);
-  void Post(Event event);
-  void HandleEvents();
+  // Queues an event from another thread; `wake` interrupts the loop's wait.
+  void Post(Event event, bool wake = true);
+  // Handles the queued events; `woken`: the eventfd is readable (its count is reset first).
+  void HandleEvents(bool woken);
   void ProcessWindow(const std::vector<float>& window, const std::string& where);
   void Store(Stream stream, const std::string& topic, const std::string& payload);
   void RaiseOrClear(const AlarmDebouncer::Update& u, float score, int64_t result_seq);
@@ -125,6 +131,7 @@ class Agent {
   bool backlog_ = true;  // reported as drained once the spool is empty
   bool source_ended_ = false;
   std::atomic<bool> connected_{false};
+  std::atomic<bool> wake_on_ack_{true};  // the publisher has messages waiting for a free slot
   RepeatedLog bad_input_log_, spool_error_log_, connect_log_, publish_error_log_, no_model_log_;
 
   MetricsRegistry metrics_registry_;

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/agent_test_util.h"
 #include "agent/test_models.h"
 #include "agent/test_registry.h"
 #include "edgeloop/mqtt/client.h"
@@ -29,194 +30,8 @@
 namespace edgeloop::agent {
 namespace {
 
-using nlohmann::json;
-using testing_support::BinaryPath;
+using namespace edgeloop::agent::testing;  // Observer, Device, kFleet, ...
 using testing_support::MosquittoServer;
-using testing_support::Process;
-using testing_support::ProcessOptions;
-using testing_support::TempDir;
-
-constexpr char kFleet[] = "plant-a";
-constexpr char kDevice[] = "edge-001";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Everything the device publishes, parsed with the shared message parsers.
-class Observer {
- public:
-  explicit Observer(const std::string& url, const std::string& id = "observer") {
-    mqtt::ClientOptions o;
-    o.server_uri = url;
-    o.client_id = id;
-    o.session_expiry_s = 3600;  // keeps what arrives while a broker restart separates us
-    o.min_retry_ms = 100;
-    o.max_retry_ms = 500;
-    mqtt::ClientCallbacks cb;
-    cb.on_connected = [this](bool) {
-      std::lock_guard<std::mutex> l(mu_);
-      ++connects_;
-      cv_.notify_all();
-    };
-    cb.on_message = [this](mqtt::Message m) { OnMessage(std::move(m)); };
-    client_ = mqtt::Client::Create(o, cb).value();
-    EXPECT_TRUE(client_->Subscribe(std::string("edgeloop/") + kFleet + "/devices/" + kDevice + "/#", 1).ok());
-    EXPECT_TRUE(client_->Connect().ok());
-    std::unique_lock<std::mutex> l(mu_);
-    EXPECT_TRUE(cv_.wait_for(l, std::chrono::seconds(10), [&] { return connects_ > 0; }));
-    l.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // SUBACK
-  }
-  // `pred` runs with the observer's lock held: it must not call the observer's accessors.
-  template <typename Pred>
-  bool WaitFor(Pred pred, int timeout_ms) {
-    std::unique_lock<std::mutex> l(mu_);
-    return cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), [&] { return pred(); });
-  }
-  bool WaitResults(size_t distinct, int timeout_ms = 30000) {
-    return WaitFor([&] { return seqs_.size() >= distinct; }, timeout_ms);
-  }
-  bool WaitAlarms(size_t n, int timeout_ms = 10000) {
-    return WaitFor([&] { return alarms_.size() >= n; }, timeout_ms);
-  }
-  // `pred` runs with the observer's lock held: it must not call the observer.
-  bool WaitStatus(const std::function<bool(const mqtt::StatusMessage&)>& pred, int timeout_ms = 30000) {
-    return WaitFor([&] { return std::any_of(statuses_.begin(), statuses_.end(), pred); }, timeout_ms);
-  }
-  std::vector<mqtt::ResultMessage> results() {
-    std::lock_guard<std::mutex> l(mu_);
-    return results_;
-  }
-  std::set<int64_t> seqs() {
-    std::lock_guard<std::mutex> l(mu_);
-    return seqs_;
-  }
-  std::vector<mqtt::AlarmMessage> alarms() {
-    std::lock_guard<std::mutex> l(mu_);
-    return alarms_;
-  }
-  std::vector<mqtt::StatusMessage> statuses() {
-    std::lock_guard<std::mutex> l(mu_);
-    return statuses_;
-  }
-  std::vector<std::string> parse_errors() {
-    std::lock_guard<std::mutex> l(mu_);
-    return parse_errors_;
-  }
-
- private:
-  void OnMessage(mqtt::Message m) {
-    auto topic = mqtt::ParseDeviceTopic(m.topic);
-    std::lock_guard<std::mutex> l(mu_);
-    if (!topic.ok()) {
-      parse_errors_.push_back(m.topic);
-    } else if (topic->kind == mqtt::DeviceTopicKind::kResults) {
-      auto r = mqtt::ResultFromJson(m.payload);
-      if (r.ok()) {
-        seqs_.insert(r->seq);
-        results_.push_back(std::move(*r));
-      } else {
-        parse_errors_.push_back(r.status().message());
-      }
-    } else if (topic->kind == mqtt::DeviceTopicKind::kAlarms) {
-      auto a = mqtt::AlarmFromJson(m.payload);
-      if (a.ok()) {
-        alarms_.push_back(std::move(*a));
-      } else {
-        parse_errors_.push_back(a.status().message());
-      }
-    } else {
-      auto s = mqtt::StatusFromJson(m.payload);
-      if (s.ok()) {
-        statuses_.push_back(std::move(*s));
-      } else {
-        parse_errors_.push_back(s.status().message());
-      }
-    }
-    cv_.notify_all();
-  }
-
-  std::unique_ptr<mqtt::Client> client_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int connects_ = 0;
-  std::vector<mqtt::ResultMessage> results_;
-  std::set<int64_t> seqs_;
-  std::vector<mqtt::AlarmMessage> alarms_;
-  std::vector<mqtt::StatusMessage> statuses_;
-  std::vector<std::string> parse_errors_;
-};
-
-// A device: its directory, model file and config, and the agent process when running.
-class Device {
- public:
-  Device() {
-    model_path_ = dir_.Join("model.tflite");
-    std::ofstream(model_path_, std::ios::binary) << test_models::MeanClassifier(false);
-    config_ = {{"device_id", kDevice},
-               {"fleet", kFleet},
-               {"data_dir", dir_.Join("data")},
-               {"model_file", model_path_},
-               {"registry", {{"url", ""}, {"poll_seconds", 0}}},
-               {"source", {{"kind", "synthetic"}, {"rate_hz", 50}, {"seed", 3}}},
-               {"upload", {{"random_share", 0.0}}}};
-  }
-  json& config() { return config_; }
-  const std::string& dir() const { return dir_.path(); }
-  std::string data_dir() const { return config_["data_dir"]; }
-  std::string log_path() const { return dir_.Join("agent.log"); }
-  std::string log() const { return ReadAll(log_path()); }
-
-  void Start(std::vector<std::string> args = {}, std::vector<std::string> env = {}, std::string stdin_path = "") {
-    std::ofstream(dir_.Join("agent.json")) << config_.dump(2);
-    std::vector<std::string> argv = {BinaryPath("edgeloop-agent"), "--config", dir_.Join("agent.json")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ProcessOptions po;
-    po.stderr_path = log_path() + "." + std::to_string(++runs_);
-    po.stdout_path = "/dev/null";
-    po.env = std::move(env);
-    po.stdin_path = std::move(stdin_path);
-    current_log_ = po.stderr_path;
-    process_ = std::make_unique<Process>(argv, po);
-  }
-  std::string current_log() const { return ReadAll(current_log_); }
-  std::string all_logs() const {
-    std::string all;
-    for (int i = 1; i <= runs_; ++i) all += ReadAll(log_path() + "." + std::to_string(i));
-    return all;
-  }
-  // Waits for the process to exit; returns its exit code (or -1 on timeout).
-  int Wait(int timeout_ms = 30000) {
-    auto rc = process_->Wait(timeout_ms);
-    return rc ? *rc : -1;
-  }
-  void Signal(int sig) { process_->Signal(sig); }
-  bool Running() { return process_ && process_->Running(); }
-
- private:
-  TempDir dir_;
-  std::string model_path_;
-  json config_;
-  std::unique_ptr<Process> process_;
-  int runs_ = 0;
-  std::string current_log_;
-};
-
-// Seqs 1..n exactly (no gap), whatever the duplicates.
-void ExpectContiguous(const std::set<int64_t>& seqs, int64_t n) {
-  ASSERT_EQ(static_cast<int64_t>(seqs.size()), n);
-  EXPECT_EQ(*seqs.begin(), 1);
-  EXPECT_EQ(*seqs.rbegin(), n);
-}
 
 TEST(Agent, ResultsArriveWithContiguousSeqAndTheTutorialFields) {
   MosquittoServer broker;
@@ -366,6 +181,51 @@ TEST(Agent, OutOfRangeReadingsSaturateInsteadOfWrapping) {
   EXPECT_EQ(by_seq[3], "failure");
   EXPECT_EQ(by_seq[4], "normal");
   EXPECT_EQ(by_seq[5], "warning");
+}
+
+// Windows chosen for retraining carry all their readings: every low-confidence one, and a seeded
+// random share of the confident ones (the same seed picks the same windows).
+TEST(Agent, LowConfidenceAndASeededRandomShareCarryTheWholeWindow) {
+  MosquittoServer broker;
+  broker.Start();
+  auto run = [&](int seed) {
+    Observer obs(broker.url(), "observer-" + std::to_string(seed) + "-" + std::to_string(NowMs()));
+    Device dev;
+    dev.config()["mqtt"] = {{"url", broker.url()}};
+    dev.config()["source"] = {{"kind", "stdin"}, {"seed", seed}};
+    dev.config()["upload"] = {{"low_confidence", 0.6}, {"random_share", 0.25}};
+    std::string input = dev.dir() + "/in.txt";
+    {
+      std::ofstream in(input);
+      for (int w = 0; w < 200; ++w) {
+        // Every 10th window sits halfway between normal (0.5) and warning (1.2): confidence ~0.5.
+        const char* v = w % 10 == 9 ? "0.85" : "0.5";
+        for (int i = 0; i < 128; ++i) in << (i ? "," : "") << v;
+        in << "\n";
+      }
+    }
+    dev.Start({}, {}, input);
+    EXPECT_EQ(dev.Wait(), 0) << dev.current_log();
+    EXPECT_TRUE(obs.WaitResults(200, 10000));
+    std::set<int64_t> random_picks;
+    for (const auto& r : obs.results()) {
+      if (r.confidence < 0.6f) {
+        EXPECT_EQ(r.seq % 10, 0) << "only the ambiguous windows are unsure";
+        EXPECT_EQ(r.window.size(), 128u) << "seq " << r.seq;
+        EXPECT_FLOAT_EQ(r.window[0], 0.85f);
+      } else if (!r.window.empty()) {
+        EXPECT_EQ(r.window.size(), 128u);
+        random_picks.insert(r.seq);
+      }
+    }
+    return random_picks;
+  };
+  std::set<int64_t> a = run(11), b = run(11), c = run(12);
+  // 180 confident windows at a share of 0.25: about 45 (a binomial 99.9 % range is 24..68).
+  EXPECT_GT(a.size(), 20u);
+  EXPECT_LT(a.size(), 75u);
+  EXPECT_EQ(a, b) << "the same seed must pick the same windows";
+  EXPECT_NE(a, c) << "another seed picks others";
 }
 
 TEST(Agent, BadSourceLinesAreCountedAndNamed) {

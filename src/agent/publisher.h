@@ -60,6 +60,8 @@ class Publisher {
   // messages when a batch is due (`force`: now). Returns the spool's error if reading failed.
   Status Pump(int64_t now_ms, bool force_flush = false);
 
+  // True while messages wait for a free in-flight slot or a retry (completions are then urgent).
+  bool waiting() const { return backlog_ || !retry_.empty(); }
   int64_t sent() const { return acked_total_; }          // PUBACKs since start
   int64_t refused() const { return refused_total_; }     // failed completions since start
   size_t inflight() const { return inflight_.size(); }

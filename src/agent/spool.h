@@ -4,10 +4,11 @@
 // restart). The spool also owns the per-stream sequence numbers, so a seq is never reused.
 //
 // Failure contract (as Paho's iclient_persistence): Put returns OK only when the message and the
-// advanced sequence number are durable (on disk, fsynced); any other return means the message is
-// NOT stored and its seq was NOT consumed (the next Put gets the same seq, and no message with
-// that seq was ever published). The caller counts such failures and reports them. Remove may
-// fail too; the messages then stay and are sent again (a duplicate, never a loss).
+// advanced sequence number are committed (durable against a crash of the process at once, and
+// against power loss from the next sync point, see SqliteSpoolOptions::sync); any other return
+// means the message is NOT stored and its seq was NOT consumed (the next Put gets the same seq,
+// and no message with that seq was ever published). The caller counts such failures and reports
+// them. Remove may fail too; the messages then stay and are sent again (a duplicate, never a loss).
 //
 // Bounds: `max_bytes` (topic + payload bytes of the stored messages) and `max_age_ms`, enforced
 // by dropping the OLDEST messages first (any stream), counted in `dropped` (persistent). A
@@ -62,20 +63,29 @@ class Spool {
   virtual Status Remove(std::span<const int64_t> ids) = 0;
   // Drops messages created before now_ms - max_age; returns how many.
   virtual Result<int64_t> DropExpired(int64_t now_ms) = 0;
+  // A durability point: everything committed so far survives power loss once this returns OK.
+  // Cheap when nothing was written since the last one.
+  virtual Status Sync() = 0;
   virtual SpoolStats stats() const = 0;
 };
 
 struct SqliteSpoolOptions {
   int64_t max_bytes = 100 << 20;
   int64_t max_age_ms = int64_t{168} * 3600 * 1000;
+  // true: synchronous=FULL, every commit fsyncs the WAL (power-safe per Put, one fsync each).
+  // false: synchronous=NORMAL, commits reach the OS at once (safe against a crash of the agent)
+  // and the disk at each Sync() (the agent calls it every second) and each checkpoint.
+  bool sync_every_put = false;
   // Test seam: limits the database file to this many pages so that a full disk can be produced
   // with the real SQLite (SQLITE_FULL). 0 = no limit.
   int64_t max_page_count = 0;
 };
 
-// The spool as a SQLite database in WAL mode with synchronous=FULL: each Put is one transaction
-// whose commit fsyncs the WAL before it returns, so an acknowledged Put survives kill -9 and
-// power loss; the WAL is checkpointed into the main file automatically. See src/agent/README.md.
+// The spool as a SQLite database in WAL mode, exclusive locking (one agent per data directory):
+// each Put is one small transaction (one table page in the WAL; sequence numbers and ids are
+// recovered from the rows and from counters written only when rows are deleted); the WAL is
+// checkpointed into the main file automatically. See src/agent/README.md for the durability
+// reasoning.
 class SqliteSpool final : public Spool {
  public:
   // Opens or creates the database at `path` (its directory must exist) and recovers the counters.
@@ -91,6 +101,7 @@ class SqliteSpool final : public Spool {
   Result<std::vector<SpoolRecord>> ReadAfter(int64_t after_id, size_t limit) override;
   Status Remove(std::span<const int64_t> ids) override;
   Result<int64_t> DropExpired(int64_t now_ms) override;
+  Status Sync() override;
   SpoolStats stats() const override { return stats_; }
 
  private:
@@ -101,12 +112,18 @@ class SqliteSpool final : public Spool {
   Status Error(const char* what) const;
   Status DropOldest(int64_t need_bytes, int64_t* dropped_count, int64_t* freed_bytes);
   Status SaveMeta(const char* key, int64_t value);
+  // Inside a transaction that deletes rows: keeps the counters the deleted rows carried.
+  Status SaveCountersForDelete(int64_t dropped_total);
+  Status Begin();
+  Status Commit();
   void Rollback();
 
   SqliteSpoolOptions options_;
   std::unique_ptr<Db> db_;
   std::string path_;
   int64_t next_seq_[kStreamCount] = {1, 1};
+  int64_t next_id_ = 1;
+  bool unsynced_ = false;  // commits since the last Sync
   SpoolStats stats_;
 };
 

@@ -171,8 +171,14 @@ TEST(SqliteSpool, NotASpoolIsCorruption) {
   EXPECT_EQ(s.status().code(), StatusCode::kCorruption) << s.status().ToString();
 }
 
-// kill -9 of a process in the middle of putting: every Put that returned OK is there afterwards.
-TEST(SqliteSpool, AcknowledgedPutsSurviveKill9) {
+// kill -9 of a process in the middle of putting: every Put that returned OK is there afterwards,
+// in both durability modes (a commit is in the OS before Put returns).
+class SqliteSpoolKill : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(SyncModes, SqliteSpoolKill, ::testing::Values(false, true));
+
+TEST_P(SqliteSpoolKill, AcknowledgedPutsSurviveKill9) {
+  SqliteSpoolOptions options;
+  options.sync_every_put = GetParam();
   TempDir dir;
   const std::string path = dir.Join("spool.db");
   int pipefd[2];
@@ -181,11 +187,12 @@ TEST(SqliteSpool, AcknowledgedPutsSurviveKill9) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     ::close(pipefd[0]);
-    auto s = SqliteSpool::Open(path, {});
+    auto s = SqliteSpool::Open(path, options);
     if (!s.ok()) ::_exit(3);
     for (;;) {
       int64_t seq = (*s)->NextSeq(Stream::kResults);
       if (!(*s)->Put(Stream::kResults, seq, "t", "payload-" + std::to_string(seq), 1).ok()) ::_exit(4);
+      if (seq % 50 == 0 && !(*s)->Sync().ok()) ::_exit(6);
       if (::write(pipefd[1], &seq, sizeof seq) != sizeof seq) ::_exit(5);
     }
   }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "runtime/kernels/reference/reference_kernels.h"
 #include "runtime/test_util.h"
 
 namespace edgeloop::runtime {
@@ -142,6 +143,75 @@ TEST(Hybrid, ConvPerChannelAndPerTensor) {
     }
     EXPECT_GT(err, 0.0) << "hybrid arithmetic should differ slightly from float";
   }
+}
+
+TEST(Hybrid, DepthwiseConvPerChannelMatchesTfliteArithmetic) {
+  // [2, 1, 16, 2] input, depth multiplier 3, kernel 1x4, dilation 2, SAME padding.
+  const int w_len = 16, c = 2, mult = 3, oc = c * mult, k = 4;
+  const std::vector<float> x = RandomFloats(2 * w_len * c, 8, -2.f, 1.f);
+  std::vector<float> wf = RandomFloats(k * oc, 9, -0.5f, 0.5f);
+  // Depthwise weights [1, 1, k, oc]: per channel along the last dimension.
+  std::vector<float> transposed(wf.size());
+  for (int t = 0; t < k; ++t) {
+    for (int o = 0; o < oc; ++o) transposed[o * k + t] = wf[t * oc + o];
+  }
+  const Weights wt = QuantizeWeights(transposed, oc, true);
+  std::vector<int8_t> wq(wf.size());
+  std::vector<float> wd(wf.size());
+  for (int t = 0; t < k; ++t) {
+    for (int o = 0; o < oc; ++o) {
+      wq[t * oc + o] = wt.q[o * k + t];
+      wd[t * oc + o] = wt.dequantized[o * k + t];
+    }
+  }
+  const std::vector<float> bias = RandomFloats(oc, 10, -0.2f, 0.2f);
+  auto build = [&](bool hybrid) {
+    GraphBuilder b;
+    const int in = b.Input("in", kF32, {2, 1, w_len, c});
+    const int tw = hybrid ? b.ConstI8("w", {1, 1, k, oc}, wq, PerChannelQuant(wt.scales, 3))
+                          : b.ConstF32("w", {1, 1, k, oc}, wd);
+    const int tb = b.ConstF32("b", {oc}, bias);
+    const int out = b.Tensor("out", kF32, {2, 1, w_len, oc});
+    tflite::DepthwiseConv2DOptions o;
+    o.padding = Padding::kSame;
+    o.depth_multiplier = mult;
+    o.dilation_w = 2;
+    b.Op(BuiltinOp::kDepthwiseConv2D, {in, tw, tb}, {out}, o, hybrid ? 6 : 1);
+    b.Output(out);
+    return b.Build();
+  };
+  std::string kernel;
+  const std::vector<float> got = RunHybrid(build(true), x, &kernel);
+  EXPECT_EQ(kernel, "dwconv_hybrid_ref");
+  ASSERT_EQ(got.size(), static_cast<size_t>(2 * w_len * oc));
+  // TFLite's arithmetic, spelled out: each batch row quantized asymmetrically, integer
+  // accumulation against (q - offset), then acc * (filter_scale * input_scale) + bias.
+  const int pad = ((w_len - 1) + (k - 1) * 2 + 1 - w_len) / 2;
+  for (int bt = 0; bt < 2; ++bt) {
+    std::vector<int8_t> q(w_len * c);
+    float scale = 0;
+    int32_t offset = 0;
+    reference::QuantizeRowForHybrid(x.data() + bt * w_len * c, w_len * c, true, q.data(), &scale, &offset);
+    for (int ox = 0; ox < w_len; ++ox) {
+      for (int o = 0; o < oc; ++o) {
+        const int ic = o / mult;
+        int32_t acc = 0;
+        for (int t = 0; t < k; ++t) {
+          const int ix = ox - pad + 2 * t;
+          if (ix < 0 || ix >= w_len) continue;
+          acc += wq[t * oc + o] * (q[ix * c + ic] - offset);
+        }
+        float want = static_cast<float>(acc);
+        want *= wt.scales[o] * scale;
+        want += bias[o];
+        const float have = got[(bt * w_len + ox) * oc + o];
+        EXPECT_EQ(have, want) << "batch " << bt << " x " << ox << " channel " << o;
+      }
+    }
+  }
+  // And close to the float model with the same dequantized weights.
+  const std::vector<float> want = RunHybrid(build(false), x);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 0.05f) << i;
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ constexpr Entry kReference[] = {
     {KernelId::kConvHybrid, {ref::ConvHybrid, "conv_hybrid_ref"}},
     {KernelId::kDepthwiseConvF32, {ref::DepthwiseConvF32, "dwconv_f32_ref"}},
     {KernelId::kDepthwiseConvS8, {ref::DepthwiseConvS8, "dwconv_s8_ref"}},
+    {KernelId::kDepthwiseConvHybrid, {ref::DepthwiseConvHybrid, "dwconv_hybrid_ref"}},
     {KernelId::kFullyConnectedF32, {ref::FullyConnectedF32, "fc_f32_ref"}},
     {KernelId::kFullyConnectedS8, {ref::FullyConnectedS8, "fc_s8_ref"}},
     {KernelId::kFullyConnectedHybrid, {ref::FullyConnectedHybrid, "fc_hybrid_ref"}},

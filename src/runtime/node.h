@@ -47,7 +47,7 @@ struct RtTensor {
 enum class KernelId {
   kNone,  // folded in Prepare or nothing to run
   kConvF32, kConvS8, kConvHybrid,
-  kDepthwiseConvF32, kDepthwiseConvS8,
+  kDepthwiseConvF32, kDepthwiseConvS8, kDepthwiseConvHybrid,
   kFullyConnectedF32, kFullyConnectedS8, kFullyConnectedHybrid,
   kMaxPoolF32, kMaxPoolS8, kAveragePoolF32, kAveragePoolS8,
   kSoftmaxF32, kSoftmaxS8,

@@ -8,8 +8,11 @@
 
 #include "edgeloop/registry/client.h"
 #include "edgeloop/registry/data_dir.h"
+#include "edgeloop/quant/quantize.h"
 #include "edgeloop/server/serve.h"
+#include "edgeloop/tflite/io.h"
 #include "registry/test_models.h"
+#include "test/support/float_cnn.h"
 #include "test/support/temp_dir.h"
 
 namespace edgeloop::server {
@@ -439,13 +442,29 @@ TEST_F(RegistryApiTest, GatesRefuseWithTheirName) {
   auto bad_metrics = publish("cpu-vib", TfliteModelBytes(1000, 2), "not json");
   EXPECT_EQ(bad_metrics->status, 400);
 
-  // Without a checker, Edge TPU-targeted names are refused rather than waved through.
-  ServeOptions closed;
-  closed.edgetpu_models = {"tpu-vib"};
-  Start(closed);
-  auto refused = Raw().Post("/v1/models/tpu-vib/versions", As(admin_), TfliteModelBytes(100, 3), "application/octet-stream");
+  // The default checker is edgetpu::Check on the real bytes: a float model is refused naming the first
+  // operator that does not map; the same model quantized to INT8 goes through.
+  ServeOptions real;
+  real.edgetpu_models = {"tpu-vib"};
+  Start(real);
+  testing_support::FloatCnnSpec spec;
+  const tflite::Graph float_graph = testing_support::FloatCnn(spec);
+  auto float_bytes = tflite::WriteModel(float_graph);
+  ASSERT_TRUE(float_bytes.ok());
+  auto refused = Raw().Post("/v1/models/tpu-vib/versions", As(admin_),
+                            std::string(float_bytes->begin(), float_bytes->end()), "application/octet-stream");
   EXPECT_EQ(refused->status, 422);
-  EXPECT_NE(refused->body.find("no Edge TPU checker"), std::string::npos);
+  json re = json::parse(refused->body)["error"];
+  EXPECT_EQ(re["gate"], "edgetpu");
+  EXPECT_NE(re["message"].get<std::string>().find("operator 0 (RESHAPE)"), std::string::npos) << refused->body;
+  EXPECT_NE(re["message"].get<std::string>().find("FLOAT32"), std::string::npos) << refused->body;
+  auto q = quant::QuantizeGraph(float_graph, {testing_support::VibrationWindows(32, spec.length, 1, 1)});
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  auto int8_bytes = tflite::WriteModel(q->graph);
+  ASSERT_TRUE(int8_bytes.ok());
+  auto accepted = Raw().Post("/v1/models/tpu-vib/versions", As(admin_),
+                             std::string(int8_bytes->begin(), int8_bytes->end()), "application/octet-stream");
+  EXPECT_EQ(accepted->status, 201) << accepted->body;
   EXPECT_TRUE(MetricsHave("edgeloop_registry_uploads_total{result=\"refused\"} 1"));
 }
 

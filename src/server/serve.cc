@@ -12,6 +12,7 @@
 #include <cstring>
 #include <set>
 
+#include "edgeloop/edgetpu/check.h"
 #include "edgeloop/registry/data_dir.h"
 #include "edgeloop/tflite/io.h"
 
@@ -24,10 +25,7 @@ registry::ModelCheckFn DefaultTfliteCheck() {
 }
 
 registry::ModelCheckFn DefaultEdgeTpuCheck() {
-  // Wire the Edge TPU compatibility check here when src/edgetpu exists, e.g.
-  //   return [](std::span<const uint8_t> bytes) { return edgetpu::Check(bytes); };
-  // Until then Edge TPU-targeted models are refused (the gate fails closed).
-  return nullptr;
+  return [](std::span<const uint8_t> bytes) { return edgetpu::Check(bytes); };
 }
 
 Status ParseListenAddress(const std::string& text, std::string* host, int* port) {

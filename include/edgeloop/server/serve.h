@@ -4,7 +4,7 @@
 //
 // Where later modules plug in: RegistryServer::api() is the ApiServer; add a RouteProvider to it
 // (AddRoutes) and static files (ServeStatic) before Start. The Edge TPU check is
-// ServeOptions::edgetpu_check (wire edgetpu::Check there, see src/server/README.md).
+// edgetpu::Check unless ServeOptions::edgetpu_check replaces it (see src/server/README.md).
 // Thread-safety: Start/Stop from one thread; Stop is also safe from a signal-waiting thread.
 #ifndef EDGELOOP_SERVER_SERVE_H_
 #define EDGELOOP_SERVER_SERVE_H_
@@ -34,7 +34,7 @@ struct ServeOptions {
   int64_t manifest_ttl_days = 365;
   int threads = 16;
   // Gates (registry/gate.h). `tflite_check` defaults to DefaultTfliteCheck(); `edgetpu_check`
-  // runs for the names in `edgetpu_models`; while it is null those models are refused.
+  // (default DefaultEdgeTpuCheck(), i.e. edgetpu::Check) runs for the names in `edgetpu_models`.
   std::vector<std::string> edgetpu_models;
   std::map<std::string, double> min_metrics;
   registry::ModelCheckFn tflite_check;
@@ -43,7 +43,7 @@ struct ServeOptions {
 
 // The TFLite validity check the server uses by default.
 registry::ModelCheckFn DefaultTfliteCheck();
-// The Edge TPU check the server uses by default (null until the edgetpu module provides one).
+// The Edge TPU check the server uses by default: edgetpu::Check (the whole model must map).
 registry::ModelCheckFn DefaultEdgeTpuCheck();
 
 // An Authenticator over the registry's token store (`tokens` must outlive it).

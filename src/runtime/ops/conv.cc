@@ -150,12 +150,11 @@ Status PrepareConvCommon(Node& node, const PrepareContext& /*ctx*/, bool depthwi
       node.kernel_id = depthwise ? KernelId::kDepthwiseConvS8 : KernelId::kConvS8;
       break;
     case Flavor::kHybrid:
-      if (depthwise) return OpError(node, "dynamic-range (int8 weights, float activations) depthwise is not supported");
       EL_RETURN_IF_ERROR(CheckFilterQuantization(node, filter, channel_dim, out_c, false));
       EL_RETURN_IF_ERROR(FloatActivationRange(node, o.activation, &p.act_min, &p.act_max));
       p.channel_scales = ChannelScales(filter);
       node.scratch_bytes = HybridScratch::Bytes(batches, input.elements / std::max(batches, 1));
-      node.kernel_id = KernelId::kConvHybrid;
+      node.kernel_id = depthwise ? KernelId::kDepthwiseConvHybrid : KernelId::kConvHybrid;
       break;
   }
   node.params = std::move(p);

@@ -233,4 +233,52 @@ void DepthwiseConvS8(const Node& node) {
   }
 }
 
+void DepthwiseConvHybrid(const Node& node) {
+  const auto& p = node.p<ConvParams>();
+  const ConvDims d = Dims(node);
+  const int64_t row = static_cast<int64_t>(d.in_h) * d.in_w * d.in_c;
+  HybridScratch scratch(node.scratch, d.batches, row);
+  const float* input_f = node.in(0).as<float>();
+  for (int b = 0; b < d.batches; ++b) {
+    // As TFLite's per-channel hybrid depthwise convolution: each batch entry quantized asymmetrically.
+    QuantizeRowForHybrid(input_f + b * row, row, /*asymmetric=*/true, scratch.quantized + b * row,
+                         &scratch.scales[b], &scratch.offsets[b]);
+  }
+  const int8_t* input = scratch.quantized;
+  const int8_t* filter = node.in(1).as<int8_t>();
+  const float* bias = node.in_opt(2) ? node.in(2).as<float>() : nullptr;
+  float* output = node.out(0).as<float>();
+  for (int b = 0; b < d.batches; ++b) {
+    const int32_t input_offset = scratch.offsets[b];
+    for (int oy = 0; oy < d.out_h; ++oy) {
+      const int in_y0 = oy * p.stride_h - p.pad_h;
+      for (int ox = 0; ox < d.out_w; ++ox) {
+        const int in_x0 = ox * p.stride_w - p.pad_w;
+        for (int ic = 0; ic < d.in_c; ++ic) {
+          for (int m = 0; m < p.depth_multiplier; ++m) {
+            const int oc = m + ic * p.depth_multiplier;
+            int64_t acc = 0;
+            for (int fy = 0; fy < d.filter_h; ++fy) {
+              const int in_y = in_y0 + p.dilation_h * fy;
+              for (int fx = 0; fx < d.filter_w; ++fx) {
+                const int in_x = in_x0 + p.dilation_w * fx;
+                if (in_y < 0 || in_y >= d.in_h || in_x < 0 || in_x >= d.in_w) continue;
+                const int32_t x = input[Offset4(d.in_h, d.in_w, d.in_c, b, in_y, in_x, ic)];
+                const int32_t w = filter[Offset4(d.filter_h, d.filter_w, d.out_c, 0, fy, fx, oc)];
+                acc += w * (x - input_offset);
+              }
+            }
+            const float channel_scale = p.channel_scales.size() == 1 ? p.channel_scales[0] : p.channel_scales[oc];
+            // TFLite's depthwise multiplies the two scales first (its CONV_2D does not): keep the order.
+            float value = static_cast<float>(Wrap32(acc));
+            value *= channel_scale * scratch.scales[b];
+            if (bias) value += bias[oc];
+            output[Offset4(d.out_h, d.out_w, d.out_c, b, oy, ox, oc)] = std::min(std::max(value, p.act_min), p.act_max);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace edgeloop::runtime::reference

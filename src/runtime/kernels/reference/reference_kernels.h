@@ -17,6 +17,7 @@ void ConvS8(const Node& node);
 void ConvHybrid(const Node& node);
 void DepthwiseConvF32(const Node& node);
 void DepthwiseConvS8(const Node& node);
+void DepthwiseConvHybrid(const Node& node);
 // fully_connected.cc
 void FullyConnectedF32(const Node& node);
 void FullyConnectedS8(const Node& node);

@@ -1,0 +1,271 @@
+// bench_agent_footprint: runs the real edgeloop-agent binary at 10 Hz (synthetic source, an INT8
+// Conv1D classifier, every result over MQTT QoS 1 through the durable spool) against a real
+// Mosquitto, and prints what the device pays for it:
+//   RSS      VmHWM (peak) and VmRSS (at the end) from /proc/<pid>/status
+//   CPU      (utime + stime) / wall time from /proc/<pid>/stat over the measured interval, and the
+//            same from the tasks' schedstat (nanoseconds: finer than the 10 ms ticks of stat)
+//   binary   size of a stripped copy of the agent binary
+// against the targets of DESIGN.md (8 MB, 0.1 % of one core, 3 MB) as ratios, with Mosquitto's own
+// RSS and CPU in the same run as the peer (the broker every device talks to), and the delivery
+// check (every seq arrived, none missing).
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "edgeloop/classifier/metadata.h"
+#include "edgeloop/common/flags.h"
+#include "edgeloop/mqtt/client.h"
+#include "edgeloop/mqtt/messages.h"
+#include "edgeloop/tflite/io.h"
+#include "test/support/process.h"
+#include "test/support/sample_graphs.h"
+#include "test/support/servers.h"
+#include "test/support/temp_dir.h"
+
+namespace edgeloop {
+namespace {
+
+using testing_support::MosquittoServer;
+using testing_support::Process;
+using testing_support::ProcessOptions;
+using testing_support::TempDir;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct CpuSample {
+  double wall_s = 0;
+  int64_t ticks = 0;     // utime + stime, clock ticks
+  int64_t sched_ns = 0;  // sum of the live tasks' schedstat run times
+};
+
+CpuSample SampleCpu(pid_t pid) {
+  CpuSample s;
+  s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  const size_t close = stat.rfind(')');  // the comm field may hold spaces
+  if (close == std::string::npos) throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/stat");
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  // Fields from 3 (state) on; utime and stime are fields 14 and 15.
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14 || i == 15) s.ticks += std::stoll(f);
+  }
+  const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  if (DIR* d = ::opendir(task_dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::istringstream ss(ReadFile(task_dir + "/" + e->d_name + "/schedstat"));
+      int64_t ns = 0;
+      if (ss >> ns) s.sched_ns += ns;
+    }
+    ::closedir(d);
+  }
+  return s;
+}
+
+// kB of a /proc/<pid>/status or smaps_rollup line ("VmHWM:     1234 kB").
+int64_t StatusKb(pid_t pid, const std::string& key, const char* file = "status") {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/" + file));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) return std::stoll(line.substr(key.size() + 1));
+  }
+  return -1;
+}
+
+// The Mosquitto that MosquittoServer started (its command line names its config file).
+pid_t FindProcessWithArg(const std::string& arg) {
+  DIR* d = ::opendir("/proc");
+  pid_t found = -1;
+  while (dirent* e = d ? ::readdir(d) : nullptr) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::string cmdline = ReadFile(std::string("/proc/") + e->d_name + "/cmdline");
+    if (cmdline.find(arg) != std::string::npos) found = std::stoi(e->d_name);
+  }
+  if (d) ::closedir(d);
+  return found;
+}
+
+std::string ReferenceModel() {
+  tflite::Graph graph = testing_support::Conv1DGraph(/*int8=*/true, 7);
+  classifier::ModelMetadata meta;
+  meta.labels = {"normal", "warning", "failure"};
+  meta.length = 128;
+  meta.channels = 1;
+  meta.quantization = "int8";
+  graph.metadata[tflite::kEdgeloopMetadataName] = classifier::MetadataToJson(meta);
+  auto bytes = tflite::WriteModel(graph);
+  if (!bytes.ok()) throw std::runtime_error("model: " + bytes.status().ToString());
+  return std::string(bytes->begin(), bytes->end());
+}
+
+// Counts the results that reach the broker (seqs seen).
+class ResultCounter {
+ public:
+  ResultCounter(const std::string& url, const std::string& topic) {
+    mqtt::ClientOptions o;
+    o.server_uri = url;
+    o.client_id = "footprint-observer";
+    mqtt::ClientCallbacks cb;
+    cb.on_message = [this](mqtt::Message m) {
+      auto r = mqtt::ResultFromJson(m.payload);
+      std::lock_guard<std::mutex> l(mu_);
+      if (r.ok()) seqs_.insert(r->seq);
+    };
+    client_ = mqtt::Client::Create(o, cb).value();
+    if (!client_->Subscribe(topic, 1).ok() || !client_->Connect().ok()) throw std::runtime_error("observer");
+  }
+  std::set<int64_t> seqs() {
+    std::lock_guard<std::mutex> l(mu_);
+    return seqs_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<int64_t> seqs_;
+  std::unique_ptr<mqtt::Client> client_;
+};
+
+int64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
+
+int Main(int argc, char** argv) {
+  std::string agent_path, write_model;
+  int64_t seconds = 60, warmup = 5;
+  double rate_hz = 10;
+  Flags flags("bench_agent_footprint --agent build/bin/edgeloop-agent [--seconds 60] [--rate-hz 10]",
+              "The agent's resident memory, CPU share and stripped binary size at a sensor rate, "
+              "against a real Mosquitto.");
+  flags.String("--agent", &agent_path, "the edgeloop-agent binary");
+  flags.Int("--seconds", &seconds, "measured interval after the warm-up");
+  flags.Int("--warmup", &warmup, "seconds before the measurement starts");
+  flags.Double("--rate-hz", &rate_hz, "windows per second");
+  flags.String("--write-model", &write_model, "only write the benchmark's model to this file (for profiling by hand)");
+  Status parsed = flags.Parse(argc, argv);
+  if (parsed.ok() && !write_model.empty()) {
+    std::ofstream(write_model, std::ios::binary) << ReferenceModel();
+    return 0;
+  }
+  if (Status st = parsed; !st.ok() || agent_path.empty() || seconds <= 0 || rate_hz <= 0) {
+    std::fprintf(stderr, "bench_agent_footprint: %s\n%s", st.ok() ? "--agent, --seconds > 0 and --rate-hz > 0 are needed"
+                                                                    : st.message().c_str(), flags.Help().c_str());
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return 0;
+  }
+
+  TempDir dir;
+  const std::string model_path = dir.Join("model.tflite");
+  std::ofstream(model_path, std::ios::binary) << ReferenceModel();
+  MosquittoServer broker;
+  broker.Start();
+  const pid_t broker_pid = FindProcessWithArg(broker.dir() + "/mosquitto.conf");
+
+  nlohmann::json config = {{"device_id", "edge-001"},
+                           {"fleet", "plant-a"},
+                           {"data_dir", dir.Join("data")},
+                           {"model_file", model_path},
+                           {"mqtt", {{"url", broker.url()}}},
+                           {"registry", {{"url", ""}, {"poll_seconds", 0}}},
+                           {"source", {{"kind", "synthetic"}, {"rate_hz", rate_hz}, {"seed", 1}}},
+                           {"upload", {{"low_confidence", 0.6}, {"random_share", 0.01}}}};
+  std::ofstream(dir.Join("agent.json")) << config.dump(2);
+  ResultCounter counter(broker.url(), "edgeloop/plant-a/devices/edge-001/results");
+
+  ProcessOptions po;
+  po.stderr_path = dir.Join("agent.log");
+  po.stdout_path = "/dev/null";
+  Process agent({agent_path, "--config", dir.Join("agent.json")}, po);
+  std::this_thread::sleep_for(std::chrono::seconds(warmup));
+  if (!agent.Running()) {
+    std::fprintf(stderr, "bench_agent_footprint: the agent exited:\n%s", ReadFile(po.stderr_path).c_str());
+    return 1;
+  }
+  const CpuSample a0 = SampleCpu(agent.pid());
+  const CpuSample b0 = broker_pid > 0 ? SampleCpu(broker_pid) : CpuSample{};
+  const int64_t seqs0 = static_cast<int64_t>(counter.seqs().size());
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const CpuSample a1 = SampleCpu(agent.pid());
+  const CpuSample b1 = broker_pid > 0 ? SampleCpu(broker_pid) : CpuSample{};
+  const int64_t hwm_kb = StatusKb(agent.pid(), "VmHWM"), rss_kb = StatusKb(agent.pid(), "VmRSS");
+  const int64_t anon_kb = StatusKb(agent.pid(), "RssAnon"), file_kb = StatusKb(agent.pid(), "RssFile");
+  const int64_t pss_kb = StatusKb(agent.pid(), "Pss", "smaps_rollup");
+  const int64_t broker_rss_kb = broker_pid > 0 ? StatusKb(broker_pid, "VmRSS") : -1;
+  const int64_t sent_in_interval = static_cast<int64_t>(counter.seqs().size()) - seqs0;
+
+  // A clean stop drains the spool: every seq from 1 to the last must have arrived.
+  agent.Signal(SIGTERM);
+  auto rc = agent.Wait(30000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::set<int64_t> seqs = counter.seqs();
+  const int64_t last = seqs.empty() ? 0 : *seqs.rbegin();
+  const int64_t missing = last - static_cast<int64_t>(seqs.size());
+
+  const std::string stripped = dir.Join("edgeloop-agent.stripped");
+  const std::string cmd = "strip -o '" + stripped + "' '" + agent_path + "'";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("strip failed: " + cmd);
+  const int64_t size = FileSize(stripped), unstripped = FileSize(agent_path);
+
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double wall = a1.wall_s - a0.wall_s;
+  const double cpu_stat = 100.0 * (a1.ticks - a0.ticks) / tick / wall;
+  const double cpu_sched = 100.0 * (a1.sched_ns - a0.sched_ns) / 1e9 / wall;
+  const double broker_cpu = 100.0 * (b1.sched_ns - b0.sched_ns) / 1e9 / wall;
+  const double mb = 1024.0 * 1024.0;
+
+  std::printf("agent footprint: synthetic source at %.0f Hz, INT8 Conv1D model, QoS 1 to Mosquitto, %.1f s measured "
+              "after %lld s warm-up\n", rate_hz, wall, static_cast<long long>(warmup));
+  std::printf("  %-34s %10s %10s %8s\n", "", "edgeloop", "target", "ratio");
+  std::printf("  %-34s %7.2f MB %7.2f MB %8.2f\n", "resident peak (VmHWM)", hwm_kb * 1024.0 / mb, 8.0,
+              hwm_kb * 1024.0 / mb / 8.0);
+  std::printf("  %-34s %7.2f MB %7.2f MB %8.2f\n", "resident at the end (VmRSS)", rss_kb * 1024.0 / mb, 8.0,
+              rss_kb * 1024.0 / mb / 8.0);
+  std::printf("  %-34s %7.2f MB (anonymous %.2f MB, file-backed: code of the binary and its shared libraries %.2f MB)\n",
+              "  of which", rss_kb * 1024.0 / mb, anon_kb * 1024.0 / mb, file_kb * 1024.0 / mb);
+  std::printf("  %-34s %7.2f MB (shared library pages divided among the processes that map them)\n",
+              "proportional set size (Pss)", pss_kb * 1024.0 / mb);
+  std::printf("  %-34s %8.4f %% %8.4f %% %8.2f\n", "CPU of one core (stat ticks)", cpu_stat, 0.1, cpu_stat / 0.1);
+  std::printf("  %-34s %8.4f %% %8.4f %% %8.2f\n", "CPU of one core (schedstat ns)", cpu_sched, 0.1, cpu_sched / 0.1);
+  std::printf("  %-34s %7.2f MB %7.2f MB %8.2f\n", "binary, stripped", size / mb, 3.0, size / mb / 3.0);
+  std::printf("  %-34s %7.2f MB\n", "binary, as built", unstripped / mb);
+  std::printf("  peer in the same run, mosquitto: resident %.2f MB, CPU %.4f %% of a core (agent/broker CPU %.2f)\n",
+              broker_rss_kb * 1024.0 / mb, broker_cpu, broker_cpu > 0 ? cpu_sched / broker_cpu : 0.0);
+  std::printf("  delivery: %lld results in the interval (%.2f/s), %lld in all, seq 1..%lld, %lld missing; agent exit %d\n",
+              static_cast<long long>(sent_in_interval), sent_in_interval / wall, static_cast<long long>(seqs.size()),
+              static_cast<long long>(last), static_cast<long long>(missing), rc ? *rc : -1);
+  return missing == 0 && rc && *rc == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace edgeloop
+
+int main(int argc, char** argv) {
+  try {
+    return edgeloop::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_agent_footprint: %s\n", e.what());
+    return 1;
+  }
+}

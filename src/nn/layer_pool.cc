@@ -1,0 +1,154 @@
+// MaxPool1D, AveragePool1D and GlobalAveragePool1D (layers.h). Windows that overhang the input
+// (same padding) only cover the real positions: max over them, average over their count (TFLite).
+#include <cstring>
+
+#include "nn/layers.h"
+
+namespace edgeloop::nn {
+namespace {
+
+struct Window {
+  int begin, end;  // input positions [begin, end)
+};
+
+Window PoolWindow(const LayerCtx& l, int pad, int t) {
+  int begin = t * l.spec.stride - pad;
+  int end = begin + l.spec.pool;
+  if (begin < 0) begin = 0;
+  if (end > l.in.length) end = l.in.length;
+  return {begin, end};
+}
+
+// One max-pool window of `count` positions: out/idx get the maximum and its first offset.
+void MaxWindow(const float* __restrict in, int count, int c, float* __restrict out, float* __restrict idx) {
+  for (int ch = 0; ch < c; ++ch) {
+    out[ch] = in[ch];
+    idx[ch] = 0.0f;
+  }
+  for (int p = 1; p < count; ++p) {
+    const float* __restrict row = in + static_cast<size_t>(p) * c;
+    const float offset = static_cast<float>(p);
+    // Written in exactly this form because GCC 12 if-converts and vectorises it (several
+    // equivalent forms stay scalar). Strict '>': the first maximum wins.
+    for (int ch = 0; ch < c; ++ch) {
+      float o = out[ch], v = row[ch], i = idx[ch];
+      o = v > o ? v : o;
+      i = v > out[ch] ? offset : i;
+      out[ch] = o;
+      idx[ch] = i;
+    }
+  }
+}
+
+// The gradient of one max-pool window (assigned, or added when windows overlap).
+void MaxWindowBackward(const float* __restrict g, const float* __restrict idx, int count, int c, bool add,
+                       float* __restrict d) {
+  for (int p = 0; p < count; ++p) {
+    float* __restrict row = d + static_cast<size_t>(p) * c;
+    const float offset = static_cast<float>(p);
+    const float zero = 0.0f;
+    if (add) {
+      for (int ch = 0; ch < c; ++ch) {
+        const float gv = g[ch];
+        row[ch] = row[ch] + (idx[ch] == offset ? gv : zero);
+      }
+    } else {
+      for (int ch = 0; ch < c; ++ch) {
+        const float gv = g[ch];
+        row[ch] = idx[ch] == offset ? gv : zero;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+size_t PoolScratchSize(const LayerCtx& l, int n) {
+  return l.spec.type == LayerType::kMaxPool1D ? static_cast<size_t>(n) * l.out.size() : 0;
+}
+
+void PoolForward(const LayerCtx& l, int n, const float* x, float* y, float* argmax) {
+  const int len = l.in.length, c = l.in.channels, lo = l.out.length;
+  const int pad = PadBefore(len, l.spec.pool, l.spec.stride, 1, l.spec.padding);
+  const bool is_max = l.spec.type == LayerType::kMaxPool1D;
+  for (int s = 0; s < n; ++s) {
+    const float* xs = x + static_cast<size_t>(s) * len * c;
+    for (int t = 0; t < lo; ++t) {
+      const Window w = PoolWindow(l, pad, t);
+      const size_t o = (static_cast<size_t>(s) * lo + t) * c;
+      float* out = y + o;
+      const float* first = xs + static_cast<size_t>(w.begin) * c;
+      if (!is_max) {
+        for (int ch = 0; ch < c; ++ch) out[ch] = first[ch];
+      }
+      if (is_max) {
+        MaxWindow(first, w.end - w.begin, c, out, argmax + o);
+      } else {
+        for (int p = w.begin + 1; p < w.end; ++p) {
+          const float* in = xs + static_cast<size_t>(p) * c;
+          for (int ch = 0; ch < c; ++ch) out[ch] += in[ch];
+        }
+        const float inv = 1.0f / static_cast<float>(w.end - w.begin);
+        for (int ch = 0; ch < c; ++ch) out[ch] *= inv;
+      }
+    }
+  }
+}
+
+void PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const float* argmax) {
+  const int len = l.in.length, c = l.in.channels, lo = l.out.length;
+  const int pad = PadBefore(len, l.spec.pool, l.spec.stride, 1, l.spec.padding);
+  const bool is_max = l.spec.type == LayerType::kMaxPool1D;
+  // Windows that neither overlap nor leave gaps can assign instead of accumulate.
+  const bool tiling = l.spec.stride == l.spec.pool && pad == 0 && lo * l.spec.pool == len;
+  if (!tiling) std::memset(dx, 0, static_cast<size_t>(n) * len * c * sizeof(float));
+  for (int s = 0; s < n; ++s) {
+    float* dxs = dx + static_cast<size_t>(s) * len * c;
+    for (int t = 0; t < lo; ++t) {
+      const Window w = PoolWindow(l, pad, t);
+      const size_t o = (static_cast<size_t>(s) * lo + t) * c;
+      const float* g = dy + o;
+      if (is_max) {
+        MaxWindowBackward(g, argmax + o, w.end - w.begin, c, !tiling, dxs + static_cast<size_t>(w.begin) * c);
+      } else {
+        const float inv = 1.0f / static_cast<float>(w.end - w.begin);
+        for (int p = w.begin; p < w.end; ++p) {
+          float* d = dxs + static_cast<size_t>(p) * c;
+          if (tiling) {
+            for (int ch = 0; ch < c; ++ch) d[ch] = g[ch] * inv;
+          } else {
+            for (int ch = 0; ch < c; ++ch) d[ch] += g[ch] * inv;
+          }
+        }
+      }
+    }
+  }
+}
+
+void GlobalAveragePoolForward(const LayerCtx& l, int n, const float* x, float* y) {
+  const int len = l.in.length, c = l.in.channels;
+  const float inv = 1.0f / static_cast<float>(len);
+  for (int s = 0; s < n; ++s) {
+    const float* xs = x + static_cast<size_t>(s) * len * c;
+    float* out = y + static_cast<size_t>(s) * c;
+    for (int ch = 0; ch < c; ++ch) out[ch] = 0;
+    for (int t = 0; t < len; ++t) {
+      for (int ch = 0; ch < c; ++ch) out[ch] += xs[static_cast<size_t>(t) * c + ch];
+    }
+    for (int ch = 0; ch < c; ++ch) out[ch] *= inv;
+  }
+}
+
+void GlobalAveragePoolBackward(const LayerCtx& l, int n, const float* dy, float* dx) {
+  const int len = l.in.length, c = l.in.channels;
+  const float inv = 1.0f / static_cast<float>(len);
+  for (int s = 0; s < n; ++s) {
+    const float* g = dy + static_cast<size_t>(s) * c;
+    float* dxs = dx + static_cast<size_t>(s) * len * c;
+    for (int t = 0; t < len; ++t) {
+      for (int ch = 0; ch < c; ++ch) dxs[static_cast<size_t>(t) * c + ch] = g[ch] * inv;
+    }
+  }
+}
+
+}  // namespace edgeloop::nn
