@@ -128,7 +128,8 @@ Result<Dataset> GenerateWaveform(const WaveformOptions& o) {
     if (label != 0) {
       uint32_t mode = (o.drift.new_fault > 0 && rng.Uniform() < o.drift.new_fault) ? PickMode(new_modes, rng)
                                                                                      : PickMode(o.faults, rng);
-      const double s = (label == 1 ? rng.Uniform(0.6, 1.0) : rng.Uniform(1.8, 3.0)) * o.severity;
+      // Warning faults are plainly present but mild; failures 3x stronger (ISO 10816-style zones).
+      const double s = (label == 1 ? rng.Uniform(0.9, 1.5) : rng.Uniform(2.7, 4.5)) * o.severity;
       switch (mode) {
         case kImbalance:
           // A heavy spot: more 1x, radially (x, y in quadrature), little axially.

@@ -1,9 +1,11 @@
-// edgeloop inspect / predict: thin wrappers over classifier::InspectModel and runtime::InvokeRaw.
+// edgeloop inspect / predict: thin wrappers over classifier::InspectModel, runtime::InvokeRaw and
+// nn::PredictCsv.
 #include <cstdio>
 #include <string>
 
 #include "edgeloop/classifier/inspect.h"
 #include "edgeloop/common/env.h"
+#include "edgeloop/nn/train_job.h"
 #include "edgeloop/runtime/interpreter.h"
 #include "tools/command.h"
 
@@ -36,25 +38,42 @@ int Inspect(int argc, char** argv) {
 }
 
 int Predict(int argc, char** argv) {
-  std::string raw_in, raw_out, csv;
-  bool reference = false;
-  Flags flags("edgeloop predict model.tflite (--raw-in in.bin --raw-out out.bin | --csv data.csv)",
+  std::string raw_in, raw_out, csv, out_path;
+  bool reference = false, skip = false;
+  Flags flags("edgeloop predict model.tflite (--raw-in in.bin --raw-out out.bin | --csv data.csv [-o out.csv])",
               "Runs a model. --raw-in/--raw-out: the bytes of input 0 and output 0 exactly as the model's tensors\n"
               "hold them (several whole windows in in.bin run as one batch), so any other runtime can be compared\n"
-              "byte for byte.");
+              "byte for byte. --csv: classifies each window of a labelled CSV (normalised and quantized as the\n"
+              "model's metadata says) and prints window,label,predicted,confidence,p_<label>... per window.");
   flags.String("--raw-in", &raw_in, "raw bytes for input 0");
   flags.String("--raw-out", &raw_out, "where to write the raw bytes of output 0");
-  flags.String("--csv", &csv, "windows to classify (needs the data module; not available in this build)");
+  flags.String("--csv", &csv, "labelled windows to classify (CSV, wide or features layout)");
+  flags.String("--output", &out_path, "with --csv: write the predictions here instead of stdout", "-o");
+  flags.Bool("--skip-bad-rows", &skip, "with --csv: skip malformed rows (and report them) instead of failing");
   flags.Bool("--reference", &reference, "use the reference kernels only");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   Status s = flags.ExpectPositional(1, 1, "model file");
   if (!s.ok()) return UsageError(argv[0], s);
-  if (!csv.empty()) return UsageError(argv[0], Status::InvalidArgument("--csv is not available in this build yet"));
-  if (raw_in.empty() || raw_out.empty()) {
-    return UsageError(argv[0], Status::InvalidArgument("--raw-in and --raw-out are both needed"));
-  }
   const std::string path = flags.positional()[0];
+  if (!csv.empty()) {
+    if (!raw_in.empty() || !raw_out.empty()) {
+      return UsageError(argv[0], Status::InvalidArgument("--csv excludes --raw-in/--raw-out"));
+    }
+    std::string skipped;
+    Result<std::string> text = nn::PredictCsv(path, csv, skip, &skipped);
+    if (!text.ok()) return Fail(argv[0], text.status());
+    if (!skipped.empty()) std::fprintf(stderr, "%s\n", skipped.c_str());
+    if (out_path.empty()) {
+      std::fwrite(text->data(), 1, text->size(), stdout);
+      return 0;
+    }
+    s = Env::Default()->WriteFileAtomic(out_path, *text);
+    return s.ok() ? 0 : Fail(argv[0], s);
+  }
+  if (raw_in.empty() || raw_out.empty()) {
+    return UsageError(argv[0], Status::InvalidArgument("--raw-in and --raw-out are both needed (or --csv)"));
+  }
   Result<std::string> model = Env::Default()->ReadFile(path);
   if (!model.ok()) return Fail(argv[0], model.status());
   Result<std::string> input = Env::Default()->ReadFile(raw_in);
