@@ -4,7 +4,9 @@
 // here) and PyTorch INT8 (qnnpack, TorchScript, through /usr/bin/python3). Prints each figure, the
 // ratios, the MAC count and edgeloop's MACs per cycle. A peer that cannot run prints why.
 //   bench_infer_compare [--runs N] [--batch N] [--onnxruntime libonnxruntime.so] [--torch script.py]
-//                       [--model-out default_int8.tflite]
+//                       [--model model_int8.tflite | --model-out default_int8.tflite]
+// --model: a trained, quantized default model (--io int8); without it the graph is built with
+// seeded random weights (default_model.cc).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +31,7 @@ namespace {
 
 struct Args {
   int runs = 100000, batch = 64;
-  std::string onnxruntime, torch_script, model_out;
+  std::string onnxruntime, torch_script, model_out, model;
 };
 
 // Cycles per microsecond of the time-stamp counter (x86), 0 elsewhere.
@@ -100,7 +102,10 @@ PeerResult RunTorch(const DefaultModel& m, const std::vector<int8_t>& window, in
     json.pop_back();  // "}\n" -> add the window
     json.pop_back();
     json += ",\"window_values\":[";
-    for (size_t i = 0; i < window.size(); ++i) json += (i ? "," : "") + std::to_string(int{window[i]});
+    for (size_t i = 0; i < window.size(); ++i) {
+      if (i > 0) json += ',';
+      json += std::to_string(int{window[i]});
+    }
     json += "]}\n";
     f << json;
   }
@@ -141,6 +146,7 @@ int Main(int argc, char** argv) {
     else if (a == "--onnxruntime") args.onnxruntime = next();
     else if (a == "--torch") args.torch_script = next();
     else if (a == "--model-out") args.model_out = next();
+    else if (a == "--model") args.model = next();
     else {
       std::fprintf(stderr, "bench_infer_compare: unknown argument %s\n", a.c_str());
       return 2;
@@ -150,7 +156,17 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "bench_infer_compare: --runs must be >= 1000 and --batch >= 1\n");
     return 2;
   }
-  const DefaultModel m = MakeDefaultModel(2024);
+  DefaultModel m;
+  if (args.model.empty()) {
+    m = MakeDefaultModel(2024);
+  } else {
+    Result<DefaultModel> loaded = LoadDefaultModel(args.model);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "bench_infer_compare: %s\n", loaded.status().ToString().c_str());
+      return 1;
+    }
+    m = std::move(*loaded);
+  }
   auto bytes = tflite::WriteModel(m.graph);
   if (!bytes.ok()) {
     std::fprintf(stderr, "bench_infer_compare: writing the model: %s\n", bytes.status().ToString().c_str());
@@ -166,8 +182,9 @@ int Main(int argc, char** argv) {
     const double v = 1.5 * std::sin(i * 0.37) + std::normal_distribution<double>(0, 0.4)(rng);
     window[i] = static_cast<int8_t>(std::clamp<long>(std::lround(v / m.in_scale) + m.in_zero_point, -128, 127));
   }
-  std::printf("default model, INT8: %lld MACs per window, %zu bytes; one window = %d runs, batch %d\n",
-              static_cast<long long>(m.macs), bytes->size(), args.runs, args.batch);
+  std::printf("default model, INT8 (%s): %lld MACs per window, %zu bytes; one window = %d runs, batch %d\n",
+              args.model.empty() ? "seeded random weights" : args.model.c_str(), static_cast<long long>(m.macs),
+              bytes->size(), args.runs, args.batch);
 
   std::string kernels;
   const PeerResult reference = RunEdgeloop(*bytes, window, std::max(1000, args.runs / 20), args.batch,

@@ -1,10 +1,12 @@
 #include "bench/infer_compare/default_model.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <random>
 #include <sstream>
 
+#include "edgeloop/tflite/io.h"
 #include "test/support/graph_builder.h"
 
 namespace edgeloop::bench {
@@ -108,6 +110,53 @@ DefaultModel MakeDefaultModel(uint32_t seed) {
   b.Output(probs);
   m.graph = b.Build();
   m.graph.description = "edgeloop default model, INT8, seeded random weights (bench/infer_compare)";
+  return m;
+}
+
+Result<DefaultModel> LoadDefaultModel(const std::string& path) {
+  EL_ASSIGN_OR_RETURN(tflite::Graph g, tflite::ReadModelFile(path));
+  DefaultModel m;
+  if (g.inputs.size() != 1 || g.tensors[g.inputs[0]].type != tflite::TensorType::kInt8 ||
+      tflite::NumElements(g.tensors[g.inputs[0]].shape) != 128 || g.tensors[g.inputs[0]].quant.scale.empty()) {
+    return Status::InvalidArgument(path + ": input 0 must be one INT8 window of 128 values (quantize with --io int8)");
+  }
+  m.in_scale = g.tensors[g.inputs[0]].quant.scale[0];
+  m.in_zero_point = static_cast<int32_t>(g.tensors[g.inputs[0]].quant.zero_point[0]);
+  std::vector<QuantLayer*> layers = {&m.conv1, &m.conv2, &m.dense1, &m.dense2};
+  const int want_out[] = {16, 32, 64, 3}, want_in[] = {1, 16, 1024, 64}, want_k[] = {3, 3, 1, 1};
+  size_t next = 0;
+  for (const tflite::Operator& op : g.operators) {
+    const bool conv = op.op == BuiltinOp::kConv2D, fc = op.op == BuiltinOp::kFullyConnected;
+    if (!conv && !fc) continue;
+    if (next == layers.size() || (conv != (next < 2)) || op.inputs.size() < 3 || op.inputs[2] < 0) {
+      return Status::InvalidArgument(path + ": expected CONV_2D, CONV_2D, FULLY_CONNECTED, FULLY_CONNECTED with biases");
+    }
+    QuantLayer& l = *layers[next];
+    const tflite::Tensor& w = g.tensors[op.inputs[1]];
+    const tflite::Tensor& b = g.tensors[op.inputs[2]];
+    const tflite::Tensor& out = g.tensors[op.outputs[0]];
+    l.out = want_out[next], l.in = want_in[next], l.k = want_k[next];
+    if (w.type != tflite::TensorType::kInt8 || tflite::NumElements(w.shape) != int64_t{l.out} * l.in * l.k ||
+        w.shape[0] != l.out || b.type != tflite::TensorType::kInt32 || out.quant.scale.empty()) {
+      return Status::InvalidArgument(path + ": layer " + std::to_string(next) + " has weights " +
+                                     tflite::ShapeToString(w.shape) + ", not the default model's");
+    }
+    l.weights.resize(w.data.size());
+    std::memcpy(l.weights.data(), w.data.data(), w.data.size());
+    l.bias.resize(static_cast<size_t>(l.out));
+    std::memcpy(l.bias.data(), b.data.data(), l.bias.size() * 4);
+    l.weight_scales = w.quant.scale;
+    if (fc && l.weight_scales.size() != 1) return Status::InvalidArgument(path + ": dense weights must be per-tensor");
+    l.out_scale = out.quant.scale[0];
+    l.out_zero_point = static_cast<int32_t>(out.quant.zero_point[0]);
+    const tflite::Activation act = conv ? std::get<tflite::Conv2DOptions>(op.options).activation
+                                        : std::get<tflite::FullyConnectedOptions>(op.options).activation;
+    l.relu = act == tflite::Activation::kRelu;
+    ++next;
+  }
+  if (next != layers.size()) return Status::InvalidArgument(path + ": fewer than 2 CONV_2D and 2 FULLY_CONNECTED");
+  m.macs = 128LL * 3 * 16 + 64LL * 3 * 16 * 32 + 1024LL * 64 + 64LL * 3;
+  m.graph = std::move(g);
   return m;
 }
 

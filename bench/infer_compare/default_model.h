@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "edgeloop/common/status.h"
 #include "edgeloop/tflite/model.h"
 
 namespace edgeloop::bench {
@@ -34,6 +35,11 @@ struct DefaultModel {
 };
 
 DefaultModel MakeDefaultModel(uint32_t seed);
+
+// The layers of a real quantized default model (`edgeloop train` + `edgeloop quantize --io int8`):
+// the graph as read, and its two CONV_2D and two FULLY_CONNECTED operators' weights, biases and
+// scales for the peers. Errors name what does not have the default model's shape.
+Result<DefaultModel> LoadDefaultModel(const std::string& path);
 
 // Writes the weights for the PyTorch peer as JSON.
 std::string DefaultModelJson(const DefaultModel& m);
