@@ -41,14 +41,7 @@ void DenseBackward(const LayerCtx& l, const float* wt, int n, const float* x, co
   g.c = grads + l.layout.weights;
   g.ldc = units;
   Gemm(g);
-  if (l.layout.bias_size) {
-    float* db = grads + l.layout.bias;
-    for (int j = 0; j < units; ++j) db[j] = 0;
-    for (int r = 0; r < n; ++r) {
-      const float* d = dy + static_cast<size_t>(r) * units;
-      for (int j = 0; j < units; ++j) db[j] += d[j];
-    }
-  }
+  if (l.layout.bias_size) BiasGradient(dy, n, units, grads + l.layout.bias);
   if (dx == nullptr) return;
   // dx = dz * W^T
   GemmParams h;
