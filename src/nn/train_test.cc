@@ -151,16 +151,18 @@ TEST(Train, SameBitsForAnyThreadCountWithReplicatedParameters) {
 }
 
 TEST(Train, SameBitsWithEveryKernelIsa) {
-  const ModelSpec spec = EveryLayerSpec();
-  const GemmIsa selected = SelectedGemmIsa();
-  SetGemmIsaForTesting(GemmIsa::kPortable);
-  const std::vector<float> portable = TrainedParams(spec, 2);
-  for (GemmIsa isa : {GemmIsa::kAvx2, GemmIsa::kAvx512}) {
-    if (!GemmIsaAvailable(isa)) continue;
-    SetGemmIsaForTesting(isa);
-    EXPECT_TRUE(SameBits(portable, TrainedParams(spec, 2))) << GemmIsaName(isa);
+  // Every layer type, and the default model (tiled max pooling, replicated parameters).
+  for (const ModelSpec& spec : {EveryLayerSpec(), DefaultModelSpec(32, 1)}) {
+    const GemmIsa selected = SelectedGemmIsa();
+    SetGemmIsaForTesting(GemmIsa::kPortable);
+    const std::vector<float> portable = TrainedParams(spec, 2);
+    for (GemmIsa isa : {GemmIsa::kAvx2, GemmIsa::kAvx512}) {
+      if (!GemmIsaAvailable(isa)) continue;
+      SetGemmIsaForTesting(isa);
+      EXPECT_TRUE(SameBits(portable, TrainedParams(spec, 2))) << GemmIsaName(isa) << " " << spec.layers.size();
+    }
+    SetGemmIsaForTesting(selected);
   }
-  SetGemmIsaForTesting(selected);
 }
 
 TEST(Train, EarlyStoppingRestoresTheBestEpoch) {
