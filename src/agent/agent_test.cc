@@ -274,7 +274,19 @@ TEST(Agent, BadConfigsAreClearErrors) {
     c.mutate(dev.config());
     dev.Start();
     EXPECT_EQ(dev.Wait(), 2);
-    EXPECT_NE(dev.current_log().find(c.expect), std::string::npos) << dev.current_log();
+    // The file, then the key path.
+    const std::string where = dev.dir() + "/agent.json: ";
+    EXPECT_NE(dev.current_log().find(where + c.expect), std::string::npos) << dev.current_log();
+  }
+  {
+    // Not JSON at all: the file, the line and the column.
+    Device dev;
+    const std::string path = dev.dir() + "/broken.json";
+    std::ofstream(path) << "{\n  \"device_id\": \"edge-001\",\n  \"fleet\": plant-a\n}\n";
+    auto r = testing_support::RunCommand({BinaryPath("edgeloop-agent"), "--config", path});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find(path + ": not valid JSON"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("line 3, column"), std::string::npos) << r.err;
   }
   Device dev;
   auto r = testing_support::RunCommand({BinaryPath("edgeloop-agent"), "--bogus"});
