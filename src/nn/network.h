@@ -47,7 +47,7 @@ LossResult SoftmaxCrossEntropy(const Model& model, Workspace* ws, const int32_t*
                                int32_t* predictions);
 
 // Back-propagates ws->dlogits through the layers, writing parameter gradients into `grads`
-// (model layout, written not accumulated). `wt` holds each conv/dense weight matrix transposed
+// (model layout, written not accumulated). `wt` holds each conv weight matrix transposed
 // at its weights offset (conv layers only; dense layers read W). With want_input_grad, ws->input_grad points at d loss / d input.
 void Backward(const Model& model, const float* params, const float* wt, Workspace* ws, int n, float* grads,
               bool want_input_grad);
