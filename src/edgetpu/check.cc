@@ -114,6 +114,9 @@ std::string Unmappable(const Graph& g, size_t i) {
       return TensorWhy(g, t, std::string("is ") + tflite::TensorTypeName(x.type) + ", not 8-bit quantized");
     }
     if (x.quant.empty()) return TensorWhy(g, t, "has no quantization parameters");
+    if (!x.is_constant() && x.shape.size() >= 2 && x.shape[0] > 1) {
+      return TensorWhy(g, t, "has batch " + std::to_string(x.shape[0]) + ": the Edge TPU runs batch 1");
+    }
     if (!x.is_constant() && TooManyDims(x.shape)) {
       return TensorWhy(g, t, "has shape " + tflite::ShapeToString(x.shape) +
                                  ": more than 3 dimensions, and one outside the 3 innermost is larger than 1");

@@ -113,9 +113,16 @@ TEST(EdgeTpuCheck, ShapeDimensionAndDilationRules) {
   {
     tflite::Graph g = base;  // four dimensions larger than 1
     auto& shape = g.tensors[g.operators[conv].outputs[0]].shape;
-    shape = {2, 2, shape[2], shape[3]};
+    shape = {1, 2, 2, shape[2], shape[3]};
     const CheckReport r = CheckGraph(g);
     EXPECT_NE(r.ops[conv].reason.find("more than 3 dimensions"), std::string::npos) << r.ops[conv].reason;
+  }
+  {
+    tflite::Graph g = base;  // a batch of 4
+    auto& shape = g.tensors[g.operators[conv].outputs[0]].shape;
+    shape[0] = 4;
+    const CheckReport r = CheckGraph(g);
+    EXPECT_NE(r.ops[conv].reason.find("batch 4"), std::string::npos) << r.ops[conv].reason;
   }
   {
     tflite::Graph g = base;  // non-constant weights

@@ -5,16 +5,18 @@
 // windows far out of the calibrated range, where input quantization must saturate), and so must the
 // model output when our softmax (and interface tail) runs on LiteRT.js's logits: one step in the
 // logits moves a softmax output by several 1/256 steps, so comparing only end to end would blur
-// which part differs. One node process per run (~0.3 s), hence the integration label.
+// which part differs. Also the reference architecture trained by src/nn. One node process per run (~0.3 s), hence the integration label.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 
+#include "edgeloop/nn/export.h"
 #include "edgeloop/quant/quantize.h"
 #include "edgeloop/runtime/interpreter.h"
 #include "edgeloop/runtime/quantization.h"
 #include "edgeloop/tflite/io.h"
+#include "nn/export_test_util.h"
 #include "test/support/float_cnn.h"
 #include "test/support/litert.h"
 
@@ -82,20 +84,20 @@ std::vector<Case> Family() {
   return cases;
 }
 
-// The graph cut at the tensor named `name`: head = everything up to it (its only output), tail =
-// everything after it (its only input).
+// The graph cut at the input of its SOFTMAX (the logits): head = everything up to it (its only
+// output), tail = the SOFTMAX and what follows (the logits its only input).
 struct Cut {
   tflite::Graph head, tail;
 };
-Cut CutAt(const tflite::Graph& g, const std::string& name) {
+Cut CutAtSoftmax(const tflite::Graph& g) {
   Cut c{g, g};
   for (size_t i = 0; i < g.operators.size(); ++i) {
-    const int t = g.operators[i].outputs[0];
-    if (g.tensors[t].name != name) continue;
+    if (g.operators[i].op != tflite::BuiltinOp::kSoftmax) continue;
+    const int t = g.operators[i].inputs[0];
     c.head.outputs = {t};
-    c.head.operators.resize(i + 1);
+    c.head.operators.resize(i);
     c.tail.inputs = {t};
-    c.tail.operators.erase(c.tail.operators.begin(), c.tail.operators.begin() + static_cast<std::ptrdiff_t>(i + 1));
+    c.tail.operators.erase(c.tail.operators.begin(), c.tail.operators.begin() + static_cast<std::ptrdiff_t>(i));
   }
   return c;
 }
@@ -133,59 +135,92 @@ std::vector<uint8_t> InputBytes(const runtime::TensorInfo& in, const std::vector
   return bytes;
 }
 
+// Runs `q` on each window (float readings, already normalised) in our runtime and in LiteRT.js:
+// logits within one step, our softmax tail on LiteRT's logits within one step of LiteRT's output,
+// and end to end within one step whenever the logits came out the same.
+void ExpectAgreesWithLiteRt(const tflite::Graph& q, const std::vector<float>& windows, size_t window) {
+  const Cut cut = CutAtSoftmax(q);
+  ASSERT_EQ(cut.tail.inputs.size(), 1u);
+  ASSERT_EQ(cut.tail.operators.front().op, tflite::BuiltinOp::kSoftmax);
+  auto bytes = tflite::WriteModel(q);
+  auto head = tflite::WriteModel(cut.head);
+  ASSERT_TRUE(bytes.ok() && head.ok()) << bytes.status().ToString() << head.status().ToString();
+  auto interp = runtime::Interpreter::CreateFromBytes(*bytes);
+  ASSERT_TRUE(interp.ok()) << interp.status().ToString();
+  auto tail = runtime::Interpreter::Create(cut.tail, {.kernels = runtime::KernelSet::kReference});
+  ASSERT_TRUE(tail.ok()) << tail.status().ToString();
+  const runtime::TensorInfo in = (*interp)->input(0);
+  const runtime::TensorInfo out = (*interp)->output(0);
+  for (size_t w = 0; w * window < windows.size(); ++w) {
+    SCOPED_TRACE("window " + std::to_string(w));
+    const std::vector<float> x(windows.begin() + static_cast<std::ptrdiff_t>(w * window),
+                               windows.begin() + static_cast<std::ptrdiff_t>((w + 1) * window));
+    const std::vector<uint8_t> input = InputBytes(in, x);
+    auto our_logits = runtime::InvokeRaw(*head, input, runtime::KernelSet::kReference);
+    ASSERT_TRUE(our_logits.ok()) << our_logits.status().ToString();
+    const testing_support::LiteRtRun their_logits = testing_support::RunLiteRt(*head, input);
+    ASSERT_TRUE(their_logits.ok) << their_logits.error;
+    ExpectWithinOneStep(*our_logits, their_logits.output, TensorType::kInt8);
+    const testing_support::LiteRtRun theirs = testing_support::RunLiteRt(*bytes, input);
+    ASSERT_TRUE(theirs.ok) << theirs.error;
+    const runtime::TensorInfo tail_in = (*tail)->input(0);
+    ASSERT_EQ(tail_in.bytes, their_logits.output.size());
+    std::memcpy(tail_in.data, their_logits.output.data(), tail_in.bytes);
+    ASSERT_TRUE((*tail)->Invoke().ok());
+    const runtime::TensorInfo tail_out = (*tail)->output(0);
+    ExpectWithinOneStep(std::vector<uint8_t>(tail_out.data, tail_out.data + tail_out.bytes), theirs.output, out.type);
+    // The selected (optimized) kernels give the reference's bytes.
+    auto ours = runtime::InvokeRaw(*bytes, input, runtime::KernelSet::kReference);
+    auto fast = runtime::InvokeRaw(*bytes, input, runtime::KernelSet::kAuto);
+    ASSERT_TRUE(ours.ok() && fast.ok()) << ours.status().ToString() << fast.status().ToString();
+    EXPECT_EQ(*fast, *ours);
+    if (*our_logits == their_logits.output) ExpectWithinOneStep(*ours, theirs.output, out.type);
+  }
+}
+
 TEST(QuantizedConformance, GeneratedFamilyAgreesWithLiteRtWithinOneStep) {
   const std::string why = testing_support::LiteRtUnavailableReason();
   if (!why.empty()) GTEST_SKIP() << why;
   for (const Case& c : Family()) {
     SCOPED_TRACE(c.name);
     const FloatCnnSpec& s = c.spec;
-    const size_t window = static_cast<size_t>(s.length) * s.channels;
     QuantizeOptions options;
     options.io = c.io;
     auto q = QuantizeGraph(testing_support::FloatCnn(s),
                            {testing_support::VibrationWindows(200, s.length, s.channels, 1000 + s.seed)}, options);
     ASSERT_TRUE(q.ok()) << q.status().ToString();
-    const Cut cut = CutAt(q->graph, "logits");
-    ASSERT_EQ(cut.tail.inputs.size(), 1u);
-    ASSERT_EQ(cut.tail.operators.front().op, tflite::BuiltinOp::kSoftmax);
-    auto bytes = tflite::WriteModel(q->graph);
-    auto head = tflite::WriteModel(cut.head);
-    ASSERT_TRUE(bytes.ok() && head.ok()) << bytes.status().ToString() << head.status().ToString();
-    auto interp = runtime::Interpreter::CreateFromBytes(*bytes);
-    ASSERT_TRUE(interp.ok()) << interp.status().ToString();
-    auto tail = runtime::Interpreter::Create(cut.tail, {.kernels = runtime::KernelSet::kReference});
-    ASSERT_TRUE(tail.ok()) << tail.status().ToString();
-    const runtime::TensorInfo in = (*interp)->input(0);
-    const runtime::TensorInfo out = (*interp)->output(0);
     // A held-out window, and one at ten times the calibrated amplitude (saturates on input).
     std::vector<float> held = testing_support::VibrationWindows(1, s.length, s.channels, 7 + s.seed);
     std::vector<float> loud = testing_support::VibrationWindows(1, s.length, s.channels, 99);
     for (float& v : loud) v *= 10;
     held.insert(held.end(), loud.begin(), loud.end());
-    for (size_t w = 0; w * window < held.size(); ++w) {
-      SCOPED_TRACE("window " + std::to_string(w));
-      const std::vector<float> x(held.begin() + static_cast<std::ptrdiff_t>(w * window),
-                                 held.begin() + static_cast<std::ptrdiff_t>((w + 1) * window));
-      const std::vector<uint8_t> input = InputBytes(in, x);
-      auto our_logits = runtime::InvokeRaw(*head, input, runtime::KernelSet::kReference);
-      ASSERT_TRUE(our_logits.ok()) << our_logits.status().ToString();
-      const testing_support::LiteRtRun their_logits = testing_support::RunLiteRt(*head, input);
-      ASSERT_TRUE(their_logits.ok) << their_logits.error;
-      ExpectWithinOneStep(*our_logits, their_logits.output, TensorType::kInt8);
-      const testing_support::LiteRtRun theirs = testing_support::RunLiteRt(*bytes, input);
-      ASSERT_TRUE(theirs.ok) << theirs.error;
-      // Our tail on their logits.
-      const runtime::TensorInfo tail_in = (*tail)->input(0);
-      ASSERT_EQ(tail_in.bytes, their_logits.output.size());
-      std::memcpy(tail_in.data, their_logits.output.data(), tail_in.bytes);
-      ASSERT_TRUE((*tail)->Invoke().ok());
-      const runtime::TensorInfo tail_out = (*tail)->output(0);
-      ExpectWithinOneStep(std::vector<uint8_t>(tail_out.data, tail_out.data + tail_out.bytes), theirs.output, out.type);
-      // And end to end, top-1 agrees unless the logits differed.
-      auto ours = runtime::InvokeRaw(*bytes, input, runtime::KernelSet::kReference);
-      ASSERT_TRUE(ours.ok()) << ours.status().ToString();
-      if (*our_logits == their_logits.output) ExpectWithinOneStep(*ours, theirs.output, out.type);
-    }
+    ExpectAgreesWithLiteRt(q->graph, held, static_cast<size_t>(s.length) * s.channels);
+  }
+}
+
+// The reference (default) architecture, trained by src/nn and exported, then quantized.
+TEST(QuantizedConformance, TrainedDefaultModelAgreesWithLiteRt) {
+  const std::string why = testing_support::LiteRtUnavailableReason();
+  if (!why.empty()) GTEST_SKIP() << why;
+  const nn::ModelSpec spec = nn::DefaultModelSpec(128, 1);
+  const nn::testing::Windows data = nn::testing::MakeWindows(300, spec.length, spec.channels, 8);
+  auto model = nn::testing::TrainedModel(spec, data);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto fg = nn::ExportGraph(*model);
+  ASSERT_TRUE(fg.ok()) << fg.status().ToString();
+  std::vector<float> x = data.x;
+  for (size_t i = 0; i < x.size(); ++i) x[i] = (x[i] - model->norm_mean()[0]) / model->norm_std()[0];
+  const size_t window = model->input_size();
+  const std::vector<float> cal(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(200 * window));
+  const std::vector<float> held(x.begin() + static_cast<std::ptrdiff_t>(200 * window),
+                                x.begin() + static_cast<std::ptrdiff_t>(204 * window));
+  for (IoType io : {IoType::kUInt8, IoType::kInt8, IoType::kFloat32}) {
+    SCOPED_TRACE(IoTypeName(io));
+    QuantizeOptions options;
+    options.io = io;
+    auto q = QuantizeGraph(*fg, {cal}, options);
+    ASSERT_TRUE(q.ok()) << q.status().ToString();
+    ExpectAgreesWithLiteRt(q->graph, held, window);
   }
 }
 

@@ -212,8 +212,21 @@ tflite::Activation* FusedActivation(Operator& op) {
   return nullptr;
 }
 
+tflite::Activation CombineClamps(tflite::Activation first, BuiltinOp then) {
+  // relu6(relu(x)) = relu6(x); relu(relu6(x)) = relu6(x).
+  if (then == BuiltinOp::kRelu6 || first == tflite::Activation::kRelu6) return tflite::Activation::kRelu6;
+  return tflite::Activation::kRelu;
+}
+
+// Ops a ReLU commutes with: it can move from their output to their input.
+bool CommutesWithRelu(BuiltinOp op) {
+  return op == BuiltinOp::kMaxPool2D || op == BuiltinOp::kReshape || op == BuiltinOp::kSqueeze ||
+         op == BuiltinOp::kExpandDims;
+}
+
 // Standalone RELU / RELU6 fused into the CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED / ADD that
-// produces their input (when nothing else reads that input).
+// produces their input, directly or through max pools and reshapes (which commute with a ReLU), when
+// nothing else reads the tensors in between.
 Status FuseStandaloneRelu(Graph* g, std::vector<std::string>* notes) {
   int fused = 0;
   for (;;) {
@@ -221,18 +234,30 @@ Status FuseStandaloneRelu(Graph* g, std::vector<std::string>* notes) {
     const std::vector<std::vector<int>> consumers = TensorConsumers(*g);
     bool changed = false;
     for (size_t i = 0; i < g->operators.size() && !changed; ++i) {
-      Operator& relu = g->operators[i];
+      const Operator& relu = g->operators[i];
       if (relu.op != BuiltinOp::kRelu && relu.op != BuiltinOp::kRelu6) continue;
-      const int in = relu.inputs.empty() ? -1 : relu.inputs[0];
-      const int p = in >= 0 ? producers[in] : -1;
-      tflite::Activation* act = p >= 0 ? FusedActivation(g->operators[p]) : nullptr;
-      if (act == nullptr || *act != tflite::Activation::kNone || consumers[in].size() != 1 || IsGraphOutput(*g, in)) {
-        return Status::InvalidArgument(OpName(*g, i) + ": a standalone " + tflite::BuiltinOpName(relu.op) +
-                                       " can be quantized only right after a CONV_2D, DEPTHWISE_CONV_2D, "
-                                       "FULLY_CONNECTED or ADD whose output nothing else reads");
+      // Walk back through commuting ops to the producer that can take the clamp.
+      int t = relu.inputs.empty() ? -1 : relu.inputs[0];
+      tflite::Activation* act = nullptr;
+      while (t >= 0 && producers[t] >= 0 && consumers[t].size() == 1 && !IsGraphOutput(*g, t)) {
+        Operator& p = g->operators[producers[t]];
+        act = FusedActivation(p);
+        if (act != nullptr || !CommutesWithRelu(p.op)) break;
+        t = p.inputs.empty() ? -1 : p.inputs[0];
       }
-      *act = relu.op == BuiltinOp::kRelu ? tflite::Activation::kRelu : tflite::Activation::kRelu6;
-      g->operators[p].outputs[0] = relu.outputs[0];
+      if (act == nullptr || (*act != tflite::Activation::kNone && *act != tflite::Activation::kRelu &&
+                             *act != tflite::Activation::kRelu6)) {
+        return Status::InvalidArgument(OpName(*g, i) + ": a standalone " + tflite::BuiltinOpName(relu.op) +
+                                       " can be quantized only after a CONV_2D, DEPTHWISE_CONV_2D, "
+                                       "FULLY_CONNECTED or ADD (directly or through MAX_POOL_2D and reshapes) "
+                                       "whose output nothing else reads");
+      }
+      *act = *act == tflite::Activation::kNone
+                 ? (relu.op == BuiltinOp::kRelu ? tflite::Activation::kRelu : tflite::Activation::kRelu6)
+                 : CombineClamps(*act, relu.op);
+      // The op that produced the ReLU's input now produces its output.
+      const int in = relu.inputs[0], out = relu.outputs[0];
+      g->operators[producers[in]].outputs[0] = out;
       std::vector<bool> remove(g->operators.size(), false);
       remove[i] = true;
       RemoveOperators(g, remove);

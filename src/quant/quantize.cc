@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "edgeloop/runtime/interpreter.h"
@@ -29,7 +30,7 @@ struct Range {
 // Runs the float graph over the calibration windows with every activation as an output and records
 // each tensor's min/max.
 Result<std::vector<Range>> Calibrate(const Graph& g, const CalibrationSet& calibration, int batch,
-                                     size_t* windows_out) {
+                                     size_t* windows_out, std::map<int32_t, std::vector<float>>* keep) {
   Graph probe = g;
   std::vector<int32_t> watched;
   std::set<int32_t> seen;
@@ -83,11 +84,78 @@ Result<std::vector<Range>> Calibrate(const Graph& g, const CalibrationSet& calib
       const runtime::TensorInfo out = interp.output(o);
       if (out.type != TensorType::kFloat32) continue;
       std::span<const float> v = out.as<const float>();
-      record(probe.outputs[o], v.subspan(0, v.size() / b * n));  // only the windows that were real
+      const std::span<const float> real = v.subspan(0, v.size() / b * n);  // only the windows that were real
+      record(probe.outputs[o], real);
+      auto kept = keep->find(probe.outputs[o]);
+      if (kept != keep->end()) kept->second.insert(kept->second.end(), real.begin(), real.end());
     }
   }
   *windows_out = windows;
   return ranges;
+}
+
+// Parameters for the input of a SOFTMAX: the output only resolves steps of 1/256, so logits far
+// below the top of their row do not matter, and a range stretched by very negative logits makes
+// the step between close classes coarse enough to tie them. Among ranges whose minimum is raised
+// towards 0, pick the one whose quantized softmax (output steps included) disagrees least with the
+// float softmax on the calibration rows in top-1, then in squared error. When no such range scores
+// better, min/max stays (TFLite's default).
+AffineParams SoftmaxInputParams(const std::vector<float>& values, int classes, float beta, const Range& r) {
+  const AffineParams full = ActivationParams(r.seen() ? r.min : 0, r.seen() ? r.max : 0);
+  if (classes < 2 || values.size() < static_cast<size_t>(classes)) return full;
+  const size_t rows = values.size() / static_cast<size_t>(classes);
+  std::vector<float> ref(values.size());
+  std::vector<int> ref_top(rows);
+  auto softmax = [&](const float* x, float* out) {
+    const float m = *std::max_element(x, x + classes);
+    double sum = 0;
+    for (int c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(beta) * (x[c] - m));
+    for (int c = 0; c < classes; ++c) out[c] = static_cast<float>(std::exp(static_cast<double>(beta) * (x[c] - m)) / sum);
+  };
+  for (size_t i = 0; i < rows; ++i) {
+    softmax(&values[i * classes], &ref[i * classes]);
+    ref_top[i] = static_cast<int>(std::max_element(&ref[i * classes], &ref[i * classes] + classes) - &ref[i * classes]);
+  }
+  std::vector<float> deq(static_cast<size_t>(classes)), prob(static_cast<size_t>(classes));
+  auto score = [&](const AffineParams& p, size_t* wrong, double* sq) {
+    *wrong = 0;
+    *sq = 0;
+    for (size_t i = 0; i < rows; ++i) {
+      for (int c = 0; c < classes; ++c) {
+        const float q = std::clamp(std::round(values[i * classes + c] / p.scale) + static_cast<float>(p.zero_point),
+                                   -128.0f, 127.0f);
+        deq[c] = (q - static_cast<float>(p.zero_point)) * p.scale;
+      }
+      softmax(deq.data(), prob.data());
+      for (int c = 0; c < classes; ++c) {
+        prob[c] = std::min(std::round(prob[c] * 256.0f), 255.0f) / 256.0f;
+        const double d = prob[c] - ref[i * classes + c];
+        *sq += d * d;
+      }
+      *wrong += static_cast<int>(std::max_element(prob.begin(), prob.end()) - prob.begin()) != ref_top[i];
+    }
+  };
+  AffineParams best = full;
+  size_t best_wrong = 0;
+  double best_sq = 0;
+  score(full, &best_wrong, &best_sq);
+  // Only the bottom of the range moves: clipping the top would tie the leading classes of windows
+  // more extreme than the calibration set (seen in practice), clipping the bottom only merges
+  // classes that are far from the top anyway.
+  for (int lo = 20; lo >= 1; --lo) {
+    {
+      const AffineParams p = ActivationParams(full.min * lo / 20.0f, full.max);
+      size_t wrong = 0;
+      double sq = 0;
+      score(p, &wrong, &sq);
+      if (wrong < best_wrong || (wrong == best_wrong && sq < best_sq * (1 - 1e-6))) {
+        best = p;
+        best_wrong = wrong;
+        best_sq = sq;
+      }
+    }
+  }
+  return best;
 }
 
 bool SharesInputParams(BuiltinOp op) {
@@ -281,15 +349,36 @@ Result<QuantizeResult> QuantizeGraph(const Graph& float_graph, const Calibration
   QuantizeResult result;
   Graph g = float_graph;
   EL_RETURN_IF_ERROR(NormalizeFloatGraph(&g, &result.notes));
-  EL_ASSIGN_OR_RETURN(std::vector<Range> ranges, Calibrate(g, calibration, options.batch, &result.calibration_windows));
+  // The inputs of SOFTMAX keep their calibration values (see SoftmaxInputParams).
+  std::map<int32_t, std::vector<float>> softmax_inputs;
+  std::map<int32_t, float> softmax_beta;
+  for (const Operator& op : g.operators) {
+    if (op.op != BuiltinOp::kSoftmax || op.inputs.empty() || !options.softmax_aware_ranges) continue;
+    softmax_inputs[op.inputs[0]];
+    const auto* so = std::get_if<tflite::SoftmaxOptions>(&op.options);
+    softmax_beta[op.inputs[0]] = so ? so->beta : 1.0f;
+  }
+  EL_ASSIGN_OR_RETURN(std::vector<Range> ranges,
+                      Calibrate(g, calibration, options.batch, &result.calibration_windows, &softmax_inputs));
 
   std::vector<bool> assigned(g.tensors.size(), false);
   auto calibrated = [&](int t, const std::string& role) {
     const Range& r = ranges[t];
-    const AffineParams p = ActivationParams(r.seen() ? r.min : 0, r.seen() ? r.max : 0);
+    AffineParams p = ActivationParams(r.seen() ? r.min : 0, r.seen() ? r.max : 0);
+    std::string source = r.seen() ? "calibrated" : "calibrated (never seen: 0)";
+    auto kept = softmax_inputs.find(t);
+    if (kept != softmax_inputs.end() && !g.tensors[t].shape.empty()) {
+      const AffineParams s = SoftmaxInputParams(kept->second, g.tensors[t].shape.back(), softmax_beta[t], r);
+      if (s.min != p.min || s.max != p.max) {
+        char buf[160];
+        std::snprintf(buf, sizeof(buf), "calibrated, softmax input: range [%g, %g] narrowed", p.min, p.max);
+        source = buf;
+      }
+      p = s;
+    }
     SetActivation(&g.tensors[t], p);
     assigned[t] = true;
-    result.tensors.push_back(Row(g, t, role, p.min, p.max, r.seen() ? "calibrated" : "calibrated (never seen: 0)"));
+    result.tensors.push_back(Row(g, t, role, p.min, p.max, source));
   };
   const int input = g.inputs[0];
   calibrated(input, "input");

@@ -219,6 +219,29 @@ TEST(Quantize, ConverterWrittenHelloWorldTracksFloatLikeTheConvertersInt8) {
   EXPECT_LE(ours, 2 * theirs + 0.01) << "ours " << ours << ", converter " << theirs;
 }
 
+TEST(Quantize, SoftmaxInputRangeOnlyRaisesItsMinimum) {
+  FloatCnnSpec spec;
+  spec.seed = 12;
+  const tflite::Graph fg = FloatCnn(spec);
+  const std::vector<float> cal = VibrationWindows(200, spec.length, 1, 5);
+  QuantizeOptions plain;
+  plain.softmax_aware_ranges = false;
+  auto a = QuantizeGraph(fg, {cal}, plain);
+  auto b = QuantizeGraph(fg, {cal});
+  ASSERT_TRUE(a.ok() && b.ok());
+  const tflite::Tensor* la = Named(a->graph, "logits");
+  const tflite::Tensor* lb = Named(b->graph, "logits");
+  ASSERT_TRUE(la && lb);
+  EXPECT_FLOAT_EQ(lb->quant.max[0], la->quant.max[0]);
+  EXPECT_GE(lb->quant.min[0], la->quant.min[0]);
+  EXPECT_LE(lb->quant.scale[0], la->quant.scale[0]);
+  // Everything else is calibrated the same way.
+  EXPECT_EQ(Named(a->graph, "dense")->quant, Named(b->graph, "dense")->quant);
+  const std::vector<float> val = VibrationWindows(300, spec.length, 1, 6);
+  const std::vector<int> want = Top1(fg, val, spec.length);
+  EXPECT_GE(Agreement(want, Top1(b->graph, val, spec.length)), Agreement(want, Top1(a->graph, val, spec.length)) - 0.01);
+}
+
 TEST(Quantize, UnsupportedOpIsNamed) {
   testing_support::GraphBuilder b;
   const int in = b.Input("in", TensorType::kFloat32, {1, 4});

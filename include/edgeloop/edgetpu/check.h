@@ -1,6 +1,6 @@
 // Edge TPU readiness of a .tflite model, following Coral's documented requirements for the Edge TPU
 // compiler: every tensor 8-bit quantized (int8/uint8; int32 only for biases and shape arguments),
-// static shapes, constant weights and biases, at most 3 dimensions (a tensor with more may have only
+// static shapes, batch 1, constant weights and biases, at most 3 dimensions (a tensor with more may have only
 // its 3 innermost dimensions larger than 1), and only the supported operations with their known
 // limitations (no fused activation on pools, equal x/y dilation, 1-D softmax of at most 16,000
 // elements, MEAN/PAD along x/y only, ...). The compiler maps a prefix of the graph: from the first

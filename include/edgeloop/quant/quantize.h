@@ -8,6 +8,10 @@
 //   bias         int32, scale = input scale x weight scale (per channel), zero point 0.
 //   activations  int8, per tensor, asymmetric; range = min/max over the calibration windows
 //                (TFLite's default), widened to contain 0 and nudged so 0 is exactly representable.
+//                The input of a SOFTMAX may get a narrower range when that makes the quantized
+//                softmax agree better with the float one on the calibration windows (logits far
+//                below the top do not matter at an output step of 1/256; rare extreme logits would
+//                otherwise make the step between close classes coarse enough to tie them).
 //                SOFTMAX and LOGISTIC outputs are fixed at scale 1/256, zero point -128. Ops that
 //                move data without requantizing (pools, RESHAPE, SQUEEZE, EXPAND_DIMS, PAD,
 //                STRIDED_SLICE) share one set of parameters between input and output.
@@ -56,6 +60,10 @@ struct CalibrationSet {
 struct QuantizeOptions {
   IoType io = IoType::kUInt8;
   int batch = 32;  // windows per calibration Invoke (1 is used for graphs that cannot batch)
+  // Narrow the range of a SOFTMAX input where that makes the quantized softmax agree better with
+  // the float one on the calibration windows (top-1 first, then squared error); see quantize.cc.
+  // Off: plain min/max everywhere, as TFLite's converter.
+  bool softmax_aware_ranges = true;
 };
 
 // One row of the ranges table: a tensor of the quantized graph and where its parameters came from.
