@@ -49,6 +49,16 @@ Status ParseListenAddress(const std::string& text, std::string* host, int* port)
 
 namespace {
 
+// <directory of the executable>/web when it holds index.html (the build puts the dashboard there).
+std::string DefaultWebDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  std::string exe(buf, static_cast<size_t>(n));
+  std::string dir = exe.substr(0, exe.rfind('/')) + "/web";
+  return access((dir + "/index.html").c_str(), R_OK) == 0 ? dir : "";
+}
+
 class TokenAuthenticator final : public Authenticator {
  public:
   explicit TokenAuthenticator(registry::TokenStore* tokens) : tokens_(tokens) {}
@@ -110,6 +120,7 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::Create(ServeOptions opti
   ao.tls_key_file = options.tls_key_file;
   ao.max_body_bytes = options.max_upload_bytes;
   ao.threads = options.threads;
+  ao.anonymous_reads = options.dashboard_token_free;
   ao.authenticator = s->auth_.get();
   ao.metrics = &s->metrics_;
   EL_ASSIGN_OR_RETURN(s->api_, ApiServer::Create(std::move(ao)));
@@ -150,7 +161,14 @@ Status RunServe(ServeOptions options) {
   signal(SIGPIPE, SIG_IGN);
 
   const std::string data_dir = options.data_dir;
+  const std::string web_dir = options.web_dir.empty() ? DefaultWebDir() : options.web_dir;
   EL_ASSIGN_OR_RETURN(auto server, RegistryServer::Create(std::move(options)));
+  bool dashboard = false;
+  if (!web_dir.empty()) {
+    Status st = server->api().ServeStatic("/", web_dir);
+    if (!st.ok()) return Status::NotFound("--web " + web_dir + ": " + st.message());
+    dashboard = true;
+  }
   const registry::SweepReport& sweep = server->registry().startup_sweep();
   if (sweep.temp_files_removed + sweep.orphans_removed > 0) {
     std::fprintf(stderr, "edgeloop serve: removed %d unfinished upload(s) and %d unreferenced artifact(s)\n",
@@ -162,6 +180,7 @@ Status RunServe(ServeOptions options) {
   EL_RETURN_IF_ERROR(server->Start());
   std::fprintf(stderr, "edgeloop serve: listening on %s (data %s, signing key %s)\n", server->url().c_str(),
                data_dir.c_str(), server->registry().public_key_hex().c_str());
+  if (dashboard) std::fprintf(stderr, "edgeloop serve: dashboard at %s/ (files %s)\n", server->url().c_str(), web_dir.c_str());
   std::fflush(stderr);
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -1,6 +1,7 @@
 // `edgeloop serve`: the registry HTTP(S) server.
 #include <sstream>
 
+#include "edgeloop/collector/serve_store.h"
 #include "edgeloop/registry/gate.h"
 #include "edgeloop/server/serve.h"
 #include "tools/command.h"
@@ -15,6 +16,8 @@ int Serve(int argc, char** argv) {
   int64_t max_upload = static_cast<int64_t>(o.max_upload_bytes);
   int64_t ttl_days = o.manifest_ttl_days;
   int64_t threads = o.threads;
+  collector::ServeStoreOptions so;
+  std::vector<std::string> fleets;
   Flags flags("edgeloop serve --data DIR [--listen HOST:PORT] [options]",
               "Runs the model registry's HTTP API (/v1), /metrics and /healthz until SIGINT or SIGTERM.\n"
               "Needs a signing key ('edgeloop keys init') and tokens ('edgeloop token create').");
@@ -27,6 +30,13 @@ int Serve(int argc, char** argv) {
   flags.String("--edgetpu-models", &edgetpu_models, "comma-separated model names that must pass the Edge TPU check");
   flags.List("--min-metric", &min_metrics, "NAME=VALUE: refuse publishes whose metric NAME is below VALUE (repeatable)");
   flags.Int("--threads", &threads, "worker threads (concurrent connections)");
+  flags.String("--db", &so.db, "store for results/alarms/labels: SQLite file or postgresql://... (default DATA/store.db)");
+  flags.String("--mqtt", &so.mqtt_url, "broker URL: run the collector in process and push channel manifests (retained)");
+  flags.List("--fleet", &fleets, "fleet whose model topics get the manifests (repeatable; default 'default')");
+  flags.Bool("--dashboard-token-free", &o.dashboard_token_free,
+             "local demo: GET routes (dashboard reads) work without a token; writes still need an admin token");
+  flags.String("--collector-client-id", &so.collector.client_id, "MQTT client id of the in-process collector");
+  flags.String("--web", &o.web_dir, "dashboard files to serve at / (default: the web/ directory next to the binary)");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
@@ -46,13 +56,14 @@ int Serve(int argc, char** argv) {
   for (const std::string& m : min_metrics) {
     if (Status s = registry::ParseMetricFloor(m, &o.min_metrics); !s.ok()) return UsageError(argv[0], s);
   }
-  Status s = server::RunServe(std::move(o));
+  if (!fleets.empty()) so.fleets = fleets;
+  Status s = collector::RunServeWithStore(std::move(o), std::move(so));
   if (!s.ok()) return Fail(argv[0], s);
   return 0;
 }
 
 }  // namespace
 
-EL_COMMAND("serve", "run the model registry server (HTTP API, /metrics)", Serve);
+EL_COMMAND("serve", "run the server: model registry, store API (/v1), collector (--mqtt), /metrics", Serve);
 
 }  // namespace edgeloop::tools

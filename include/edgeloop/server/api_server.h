@@ -93,6 +93,9 @@ struct ApiServerOptions {
   int threads = 16;                        // worker threads (concurrent connections served)
   Authenticator* authenticator = nullptr;  // must outlive the server; null: only public routes work
   MetricsRegistry* metrics = nullptr;      // must outlive the server; null: the server owns one
+  // Local demo use (`edgeloop serve --dashboard-token-free`): a request without a token is served
+  // as an anonymous device principal on kDevice routes (reads). Admin routes still need a token.
+  bool anonymous_reads = false;
 };
 
 class ApiServer {

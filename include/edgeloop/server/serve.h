@@ -33,6 +33,10 @@ struct ServeOptions {
   uint64_t max_upload_bytes = 256ull << 20;
   int64_t manifest_ttl_days = 365;
   int threads = 16;
+  bool dashboard_token_free = false;  // reads without a token (ApiServerOptions::anonymous_reads)
+  // The dashboard's files (index.html and its bundle), served without a token at "/". "" = the
+  // `web` directory next to the executable (where the build puts it), if it exists.
+  std::string web_dir;
   // Gates (registry/gate.h). `tflite_check` defaults to DefaultTfliteCheck(); `edgetpu_check`
   // (default DefaultEdgeTpuCheck(), i.e. edgetpu::Check) runs for the names in `edgetpu_models`.
   std::vector<std::string> edgetpu_models;

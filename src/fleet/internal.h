@@ -1,0 +1,170 @@
+// Internals of the fleet simulator (edgeloop/fleet/simulator.h): a shard (one MQTT connection,
+// one loop thread, its devices), the results watcher and the fleet OTA manager.
+#ifndef EDGELOOP_FLEET_INTERNAL_H_
+#define EDGELOOP_FLEET_INTERNAL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/alarms.h"
+#include "agent/model.h"
+#include "agent/publisher.h"
+#include "edgeloop/data/dataset.h"
+#include "edgeloop/fleet/simulator.h"
+#include "edgeloop/mqtt/client.h"
+#include "edgeloop/mqtt/messages.h"
+#include "fleet/memory_spool.h"
+
+namespace edgeloop::fleet {
+
+// Windows and their true classes; immutable once built, shared by every shard.
+struct WindowPool {
+  data::Dataset base;
+  data::Dataset drifted;
+};
+
+// A model version ready to install: the verified artifact bytes. Immutable; shared_ptr because
+// the OTA thread and every shard thread hold it until they have loaded it.
+struct ModelRelease {
+  int64_t version = 0;
+  std::string sha256;
+  std::string name;
+  std::shared_ptr<const std::string> bytes;
+};
+
+class Shard;
+
+// Uploaded windows labelled by the simulated operators (options.max_labelled); any thread.
+struct LabelledSink {
+  mutable std::mutex mu;
+  data::Dataset data;  // GUARDED_BY(mu)
+};
+
+// One simulated device. Owned by its shard; touched only by the shard thread (except `installed`,
+// read by any thread for DevicesOnVersion and the OTA manager).
+struct Device {
+  int index = 0;  // fleet-wide
+  std::string id;
+  std::string results_topic, alarms_topic, status_topic;
+  std::unique_ptr<MemorySpool> spool;
+  std::unique_ptr<agent::MessageSink> sink;
+  std::unique_ptr<agent::Publisher> publisher;
+  std::unique_ptr<agent::AlarmDebouncer> debouncer;
+  std::mt19937_64 rng;
+  agent::Model* model = nullptr;  // the shard's loaded model for `version`; nullptr = none yet
+  mqtt::ModelRef model_ref;
+  std::atomic<int64_t> installed{-1};  // version running; -1 none, 0 local file
+  int64_t next_tick_us = 0;
+  bool pump_due = false;
+};
+
+struct ShardCounters {
+  int64_t produced = 0, acked = 0, alarms = 0, no_model = 0, overruns = 0;
+  std::map<std::pair<int64_t, bool>, std::pair<int64_t, int64_t>> accuracy;  // (version, drifted) -> (n, correct)
+};
+
+class Shard {
+ public:
+  Shard(int index, const SimulatorOptions& options, const WindowPool* pool, const std::atomic<bool>* drifted,
+        LabelledSink* labelled);
+  ~Shard();
+  void AddDevice(int index, const std::string& id);
+  Status Connect();
+  bool connected() const { return client_ && client_->connected(); }
+  void Start(int64_t start_us);
+  // Stops producing; the thread keeps pumping until Join.
+  void StopProducing() { producing_.store(false); Wake(); }
+  // Installs `release` on the listed devices (loads it once for this shard). Any thread.
+  void Install(std::shared_ptr<const ModelRelease> release, std::vector<int> device_indices);
+  void InstallLocal(const std::string& bytes);  // before Start: version 0 on every device
+  int64_t SpoolDepth() const { return depth_.load(); }
+  void Join(int64_t drain_timeout_ms);
+  ShardCounters Counters() const;
+  std::vector<std::unique_ptr<Device>>& devices() { return devices_; }
+  std::vector<std::string> TakeErrors();
+
+ private:
+  struct Route {
+    int device;  // index in devices_
+    uint64_t tag;
+  };
+  class Sink;
+  void Wake();
+  void Loop();
+  void Produce(Device& d, int64_t now_ms);
+  void PublishStatus(Device& d, bool online);
+  void ApplyInstalls();
+  agent::Model* LoadedModel(const ModelRelease& r);
+
+  const int index_;
+  const SimulatorOptions& options_;  // must outlive the shard (owned by the simulator)
+  const WindowPool* pool_;           // must outlive the shard
+  const std::atomic<bool>* drifted_;
+  LabelledSink* labelled_;        // must outlive the shard
+  std::vector<std::unique_ptr<Device>> devices_;
+  std::unordered_map<int, int> local_index_;  // fleet index -> devices_ index
+  std::unique_ptr<mqtt::Client> client_;
+  std::map<int64_t, std::unique_ptr<agent::Model>> models_;  // loop thread: version -> loaded model
+  std::vector<float> scores_;
+  std::thread thread_;
+  std::atomic<bool> producing_{true};
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> depth_{0};
+  int64_t start_us_ = 0;
+  size_t cursor_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool wake_ = false;                                   // GUARDED_BY(mu_)
+  std::vector<mqtt::PublishCompletion> completions_;    // GUARDED_BY(mu_)
+  int link_events_ = 0;                                 // GUARDED_BY(mu_): connects since last loop
+  bool link_lost_ = false;                              // GUARDED_BY(mu_)
+  std::vector<std::pair<std::shared_ptr<const ModelRelease>, std::vector<int>>> installs_;  // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, Route> routes_;          // GUARDED_BY(mu_)
+  uint64_t next_route_ = 1;                             // GUARDED_BY(mu_)
+  ShardCounters counters_;                              // GUARDED_BY(mu_)
+  std::vector<std::string> errors_;                     // GUARDED_BY(mu_)
+};
+
+// Subscribes to every device's results and counts them.
+class Watcher {
+ public:
+  Watcher(const SimulatorOptions& options, const std::vector<std::string>& ids);
+  Status Connect(std::function<void(mqtt::Message)> on_other);
+  void Disconnect();
+  void Fill(SimulatorReport* r) const;
+  // Lost seqs given how many each device produced (fleet index -> count).
+  int64_t Lost(const std::vector<int64_t>& produced) const;
+  int64_t distinct() const;
+
+ private:
+  void OnMessage(mqtt::Message m);
+  struct PerDevice {
+    std::vector<uint8_t> seen;  // by seq
+    std::map<int64_t, bool> versions;  // versions seen
+  };
+  const SimulatorOptions& options_;
+  std::unordered_map<std::string, int> index_;
+  std::unique_ptr<mqtt::Client> client_;
+  // Manifest pushes on their own connection, so they never wait behind a backlog of results.
+  std::unique_ptr<mqtt::Client> ota_client_;
+  std::function<void(mqtt::Message)> on_other_;
+  mutable std::mutex mu_;
+  std::vector<PerDevice> devices_;                 // GUARDED_BY(mu_)
+  std::vector<float> latencies_ms_;                // GUARDED_BY(mu_)
+  int64_t received_ = 0, distinct_ = 0, bad_ = 0;  // GUARDED_BY(mu_)
+  std::map<int64_t, RolloutStats> rollouts_;       // GUARDED_BY(mu_)
+};
+
+}  // namespace edgeloop::fleet
+
+#endif  // EDGELOOP_FLEET_INTERNAL_H_
