@@ -9,7 +9,8 @@
 #   make fuzz        the libFuzzer targets for a bounded time (FUZZ_SECONDS each, build-fuzz/)
 #   make bench       the benchmarks against their peers (installs the peers first);
 #                    BENCH="infer_compare ingest" runs only those
-#   make cross-test  the core built for aarch64 and its tests run under qemu-user (build-aarch64/)
+#   make cross-test  the core built for aarch64 and its tests run under qemu-user (build-aarch64/);
+#                    part of `make test` (about 4 CPU-minutes: the NEON kernels are tested there)
 
 BUILD ?= build
 BENCH ?=
@@ -36,6 +37,7 @@ test: build
 	@scripts/install-test-tools
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 600
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory cross-test
 
 test-quick: build
 	@scripts/install-test-tools

@@ -101,9 +101,9 @@ Result<ModelReport> InspectModel(std::span<const uint8_t> model) {
     if (t.is_constant()) r.parameter_bytes += t.data.size();
     r.tensors.push_back(std::move(tr));
   }
-  runtime::InterpreterOptions options;
-  options.kernels = runtime::KernelSet::kReference;
-  auto interp = runtime::Interpreter::Create(g, options);
+  // The kernels and arena of this machine's best level (EDGELOOP_KERNELS pins another): optimized
+  // kernels add scratch (patch rows) to the arena, so this is what the runtime really allocates.
+  auto interp = runtime::Interpreter::Create(g, runtime::InterpreterOptions{});
   if (interp.ok()) {
     r.arena_bytes = (*interp)->arena_bytes();
   } else {

@@ -11,7 +11,7 @@ float AdamStepSize(const AdamConfig& c, int64_t step) {
   return static_cast<float>(c.learning_rate * std::sqrt(1.0 - std::pow(c.beta2, t)) / (1.0 - std::pow(c.beta1, t)));
 }
 
-void AdamUpdate(const AdamConfig& c, float lr_t, float* params, float* m, float* v, float* const* grads,
+void AdamUpdate(const AdamConfig& c, float lr_t, float* params, float* m, float* v, const float* const* grads,
                 int num_grads, size_t begin, size_t end) {
   AdamArgs a;
   a.lr_t = lr_t;

@@ -20,8 +20,8 @@ struct AdamConfig {
 float AdamStepSize(const AdamConfig& c, int64_t step);
 
 // Updates params/m/v over [begin, end) with g = grads[0][i] + grads[1][i] + ... (the selected
-// ISA's kernel, vec.h; grads[0] may be overwritten with the sum).
-void AdamUpdate(const AdamConfig& c, float lr_t, float* params, float* m, float* v, float* const* grads,
+// ISA's kernel, vec.h; the gradients are only read).
+void AdamUpdate(const AdamConfig& c, float lr_t, float* params, float* m, float* v, const float* const* grads,
                 int num_grads, size_t begin, size_t end);
 
 }  // namespace edgeloop::nn

@@ -58,6 +58,10 @@ void SetGemmIsaForTesting(GemmIsa isa);
 // Runs the selected kernel.
 void Gemm(const GemmParams& g);
 
+// db[j] = sum over rows r (in order) of dy[r * cols + j]: a bias gradient, as the product of a
+// row of ones with dy (fma(1, d, s) is exactly s + d, so this is the plain ordered sum).
+void BiasGradient(const float* dy, int rows, int cols, float* db);
+
 }  // namespace edgeloop::nn
 
 #endif  // EDGELOOP_SRC_NN_GEMM_H_

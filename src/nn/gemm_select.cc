@@ -84,4 +84,20 @@ const VecKernels& SelectedVecKernels() { return VecKernelsFor(static_cast<int>(S
 
 void Gemm(const GemmParams& g) { GemmFor(SelectedGemmIsa())(g); }
 
+void BiasGradient(const float* dy, int rows, int cols, float* db) {
+  static const float kOne = 1.0f;
+  GemmParams g;
+  g.m = 1;
+  g.n = cols;
+  g.k = rows;
+  g.a = &kOne;  // A(0, p) = 1 for every p
+  g.a_row = 0;
+  g.a_col = 0;
+  g.b = dy;
+  g.ldb = cols;
+  g.c = db;
+  g.ldc = cols;
+  Gemm(g);
+}
+
 }  // namespace edgeloop::nn

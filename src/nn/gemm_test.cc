@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "edgeloop/common/random.h"
+#include "nn/layers.h"
 #include "nn/vec.h"
 
 namespace edgeloop::nn {
@@ -133,6 +134,61 @@ TEST(VecKernels, EveryIsaMatchesPortable) {
       ASSERT_EQ(run(want, p, m, v), run(got, p, m, v)) << GemmIsaName(isa) << " grads=" << num_grads;
     }
   }
+}
+
+}  // namespace
+}  // namespace edgeloop::nn
+
+namespace edgeloop::nn {
+namespace {
+
+// DenseBackward computes dx as (W dz^T)^T to avoid a transposed weight copy; that must be the
+// same bits as the direct product dz W^T (the same fma chain per element), at every ISA.
+TEST(DenseBackward, InputGradientIsTheSameBitsAsDzTimesWTransposed) {
+  const int n = 13, in = 37, units = 21;
+  LayerSpec spec;
+  spec.type = LayerType::kDense;
+  spec.units = units;
+  spec.activation = Activation::kNone;
+  const Shape in_shape{1, in, true}, out_shape{1, units, true};
+  ParamLayout layout;
+  layout.weights_size = static_cast<size_t>(in) * units;
+  layout.weight_rows = in;
+  layout.weight_cols = units;
+  layout.bias = layout.weights_size;
+  layout.bias_size = units;
+  const LayerCtx l{spec, in_shape, out_shape, layout};
+  Rng rng(77);
+  std::vector<float> params(layout.weights_size + units), x(static_cast<size_t>(n) * in),
+      dy(static_cast<size_t>(n) * units);
+  for (float& v : params) v = static_cast<float>(rng.Normal());
+  for (float& v : x) v = static_cast<float>(rng.Normal());
+  for (float& v : dy) v = static_cast<float>(rng.Normal());
+  std::vector<float> wt(layout.weights_size);
+  for (int r = 0; r < in; ++r) {
+    for (int c = 0; c < units; ++c) wt[static_cast<size_t>(c) * in + r] = params[static_cast<size_t>(r) * units + c];
+  }
+  const GemmIsa selected = SelectedGemmIsa();
+  for (GemmIsa isa : {GemmIsa::kPortable, GemmIsa::kAvx2, GemmIsa::kAvx512}) {
+    if (!GemmIsaAvailable(isa)) continue;
+    SetGemmIsaForTesting(isa);
+    std::vector<float> expected(static_cast<size_t>(n) * in), dx(expected.size()), grads(params.size()),
+        scratch(DenseScratchSize(l, n)), dy_copy = dy;
+    GemmParams g;
+    g.m = n;
+    g.n = in;
+    g.k = units;
+    g.a = dy.data();
+    g.a_row = units;
+    g.b = wt.data();
+    g.ldb = in;
+    g.c = expected.data();
+    g.ldc = in;
+    Gemm(g);
+    DenseBackward(l, params.data(), n, x.data(), nullptr, dy_copy.data(), true, dx.data(), grads.data(), scratch.data());
+    EXPECT_EQ(0, std::memcmp(expected.data(), dx.data(), dx.size() * sizeof(float))) << GemmIsaName(isa);
+  }
+  SetGemmIsaForTesting(selected);
 }
 
 }  // namespace

@@ -28,7 +28,10 @@ void Im2Col(const LayerCtx& l, int n, const float* x, float* cols) {
     for (int t = 0; t < lo; ++t, row += kc) {
       const int pos0 = t * stride - pad;
       if (dil == 1 && pos0 >= 0 && pos0 + k <= len) {  // the taps are contiguous
-        std::memcpy(row, xs + static_cast<size_t>(pos0) * cin, kc * sizeof(float));
+        // A loop, not memcpy: rows are often a few floats (3 for a 1-channel kernel of 3), and
+        // a library call per row cost more than the copy.
+        const float* src = xs + static_cast<size_t>(pos0) * cin;
+        for (size_t q = 0; q < kc; ++q) row[q] = src[q];
         continue;
       }
       for (int kk = 0; kk < k; ++kk) {
@@ -108,14 +111,7 @@ void ConvBackward(const LayerCtx& l, const float* wt, int n, const float* x, con
   g.c = grads + l.layout.weights;
   g.ldc = f;
   Gemm(g);
-  if (l.layout.bias_size) {
-    float* db = grads + l.layout.bias;
-    for (int j = 0; j < f; ++j) db[j] = 0;
-    for (int r = 0; r < rows; ++r) {
-      const float* d = dy + static_cast<size_t>(r) * f;
-      for (int j = 0; j < f; ++j) db[j] += d[j];
-    }
-  }
+  if (l.layout.bias_size) BiasGradient(dy, rows, f, grads + l.layout.bias);
   if (dx == nullptr) return;
   // dcols = dz * W^T, then scattered back onto the input positions.
   GemmParams h;

@@ -1,6 +1,7 @@
 // Dense and Dropout (layers.h).
 #include "nn/gemm.h"
 #include "nn/layers.h"
+#include "nn/vec.h"
 
 namespace edgeloop::nn {
 
@@ -24,8 +25,12 @@ void DenseForward(const LayerCtx& l, const float* params, int n, const float* x,
   if (softmax) SoftmaxRows(logits, y, n, units);
 }
 
-void DenseBackward(const LayerCtx& l, const float* wt, int n, const float* x, const float* y, float* dy,
-                   bool dy_is_preactivation, float* dx, float* grads) {
+size_t DenseScratchSize(const LayerCtx& l, int n) {
+  return static_cast<size_t>(n) * (static_cast<size_t>(l.in.size()) + static_cast<size_t>(l.spec.units));
+}
+
+void DenseBackward(const LayerCtx& l, const float* params, int n, const float* x, const float* y, float* dy,
+                   bool dy_is_preactivation, float* dx, float* grads, float* scratch) {
   const int in = l.in.size(), units = l.spec.units;
   if (!dy_is_preactivation) ActivationBackward(l.spec.activation, y, dy, static_cast<size_t>(n) * units);
   // dW = x^T * dz
@@ -41,28 +46,26 @@ void DenseBackward(const LayerCtx& l, const float* wt, int n, const float* x, co
   g.c = grads + l.layout.weights;
   g.ldc = units;
   Gemm(g);
-  if (l.layout.bias_size) {
-    float* db = grads + l.layout.bias;
-    for (int j = 0; j < units; ++j) db[j] = 0;
-    for (int r = 0; r < n; ++r) {
-      const float* d = dy + static_cast<size_t>(r) * units;
-      for (int j = 0; j < units; ++j) db[j] += d[j];
-    }
-  }
+  if (l.layout.bias_size) BiasGradient(dy, n, units, grads + l.layout.bias);
   if (dx == nullptr) return;
-  // dx = dz * W^T
+  // dx^T = W * dz^T (in x n), then transposed into dx.
+  float* dz_t = scratch;                                  // units x n
+  float* dx_t = scratch + static_cast<size_t>(units) * n;  // in x n
+  const VecKernels& vk = SelectedVecKernels();
+  vk.transpose(dy, n, units, 0, n, dz_t);
   GemmParams h;
-  h.m = n;
-  h.n = in;
+  h.m = in;
+  h.n = n;
   h.k = units;
-  h.a = dy;
+  h.a = params + l.layout.weights;
   h.a_row = units;
   h.a_col = 1;
-  h.b = wt + l.layout.weights;
-  h.ldb = in;
-  h.c = dx;
-  h.ldc = in;
+  h.b = dz_t;
+  h.ldb = n;
+  h.c = dx_t;
+  h.ldc = n;
   Gemm(h);
+  vk.transpose(dx_t, in, n, 0, in, dx);
 }
 
 void DropoutForward(const LayerCtx& l, int n, bool training, Rng* rng, const float* x, float* y, float* mask) {

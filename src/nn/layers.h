@@ -45,8 +45,12 @@ void ConvBackward(const LayerCtx& l, const float* wt, int n, const float* x, con
 
 // Dense: `logits` (n x units) receives the pre-softmax output when the activation is softmax.
 void DenseForward(const LayerCtx& l, const float* params, int n, const float* x, float* y, float* logits);
-void DenseBackward(const LayerCtx& l, const float* wt, int n, const float* x, const float* y, float* dy,
-                   bool dy_is_preactivation, float* dx, float* grads);
+// The input gradient dz * W^T is computed as (W * dz^T)^T, reading W itself (no transposed copy
+// of the weights per step; transposing dz and the product is far less data): `scratch` holds
+// DenseScratchSize floats. Each dx element is the same fma chain over the units as dz * W^T.
+size_t DenseScratchSize(const LayerCtx& l, int n);
+void DenseBackward(const LayerCtx& l, const float* params, int n, const float* x, const float* y, float* dy,
+                   bool dy_is_preactivation, float* dx, float* grads, float* scratch);
 
 // Max / average pooling over time, per channel (padding positions are skipped, as TFLite does).
 // Max pooling records in `argmax` (n x out.size(), max pooling only) the offset of the first

@@ -34,7 +34,7 @@ void InitWorkspace(const Model& model, int max_rows, Workspace* ws) {
   ws->act.assign(num_layers + 1, AlignedVector());
   ws->scratch.assign(num_layers, AlignedVector());
   ws->act[0].assign(rows * input.size(), 0.0f);
-  size_t max_act = rows * input.size(), max_dcols = 0;
+  size_t max_act = rows * input.size(), max_dcols = 0, max_dense = 0;
   for (size_t i = 0; i < num_layers; ++i) {
     const LayerCtx l = Ctx(model, input, i);
     ws->act[i + 1].assign(rows * l.out.size(), 0.0f);
@@ -47,6 +47,7 @@ void InitWorkspace(const Model& model, int max_rows, Workspace* ws) {
         break;
       case LayerType::kDense:
         if (l.spec.activation == Activation::kSoftmax) scratch = rows * l.out.size();
+        max_dense = std::max(max_dense, DenseScratchSize(l, max_rows));
         break;
       case LayerType::kDropout:
         scratch = rows * l.in.size();
@@ -66,6 +67,7 @@ void InitWorkspace(const Model& model, int max_rows, Workspace* ws) {
   ws->grad_a.assign(max_act, 0.0f);
   ws->grad_b.assign(max_act, 0.0f);
   ws->dcols.assign(max_dcols, 0.0f);
+  ws->dense_scratch.assign(max_dense, 0.0f);
   ws->dlogits.assign(rows * static_cast<size_t>(model.num_classes()), 0.0f);
 }
 
@@ -84,7 +86,18 @@ void GatherInput(const Model& model, const float* windows, const uint32_t* index
       std::memcpy(d, src, w * sizeof(float));
       continue;
     }
-    for (size_t k = 0; k < w; ++k) d[k] = (src[k] - mean[k % c]) / stdv[k % c];
+    // Position by position (no k % c per element, so the loops vectorise); the same
+    // subtraction and division per reading.
+    const float* mu = mean.data();
+    const float* sd = stdv.data();
+    if (c == 1) {
+      const float m0 = mu[0], s0 = sd[0];
+      for (size_t k = 0; k < w; ++k) d[k] = (src[k] - m0) / s0;
+      continue;
+    }
+    for (size_t t = 0; t < w; t += static_cast<size_t>(c)) {
+      for (int ch = 0; ch < c; ++ch) d[t + ch] = (src[t + ch] - mu[ch]) / sd[ch];
+    }
   }
 }
 
@@ -205,7 +218,7 @@ void Backward(const Model& model, const float* params, const float* wt, Workspac
         ConvBackward(l, wt, n, x, y, dy, pre, out_dx, grads, scratch, ws->dcols.data());
         break;
       case LayerType::kDense:
-        DenseBackward(l, wt, n, x, y, dy, pre, out_dx, grads);
+        DenseBackward(l, params, n, x, y, dy, pre, out_dx, grads, ws->dense_scratch.data());
         break;
       case LayerType::kMaxPool1D:
       case LayerType::kAveragePool1D:
@@ -236,8 +249,10 @@ void Backward(const Model& model, const float* params, const float* wt, Workspac
 }
 
 void TransposeWeights(const Model& model, const float* params, float* wt, int part, int parts) {
-  for (const ParamLayout& p : model.layouts()) {
-    if (p.weights_size == 0) continue;
+  const auto& layers = model.spec().layers;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const ParamLayout& p = model.layouts()[i];
+    if (p.weights_size == 0 || layers[i].type != LayerType::kConv1D) continue;
     const int rows = p.weight_rows, cols = p.weight_cols;
     const int r0 = static_cast<int>(static_cast<int64_t>(rows) * part / parts);
     const int r1 = static_cast<int>(static_cast<int64_t>(rows) * (part + 1) / parts);

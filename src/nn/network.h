@@ -21,6 +21,7 @@ struct Workspace {
   AlignedVector grad_a, grad_b;        // ping-pong activation gradients
   AlignedVector dcols;                 // conv input-gradient columns (largest conv)
   AlignedVector dlogits;
+  AlignedVector dense_scratch;         // dense input-gradient transposes (largest dense layer)
   const float* input_grad = nullptr;   // after Backward(want_input_grad): d loss / d input
 };
 
@@ -46,12 +47,12 @@ LossResult SoftmaxCrossEntropy(const Model& model, Workspace* ws, const int32_t*
                                int32_t* predictions);
 
 // Back-propagates ws->dlogits through the layers, writing parameter gradients into `grads`
-// (model layout, written not accumulated). `wt` holds each conv/dense weight matrix transposed
-// at its weights offset. With want_input_grad, ws->input_grad points at d loss / d input.
+// (model layout, written not accumulated). `wt` holds each conv weight matrix transposed
+// at its weights offset (conv layers only; dense layers read W). With want_input_grad, ws->input_grad points at d loss / d input.
 void Backward(const Model& model, const float* params, const float* wt, Workspace* ws, int n, float* grads,
               bool want_input_grad);
 
-// Writes W^T of every conv/dense layer into wt (same offsets), rows [row_begin, row_end) of each
+// Writes W^T of every conv layer into wt (same offsets), rows [row_begin, row_end) of each
 // W scaled to its size as fractions part/parts (so threads can split the work).
 void TransposeWeights(const Model& model, const float* params, float* wt, int part, int parts);
 

@@ -123,14 +123,38 @@ Result<TrainHistory> Train(Model* model, const Samples& train, const Samples& va
   std::vector<Workspace> ws(num_ws);
   std::vector<std::vector<int32_t>> labels(num_ws, std::vector<int32_t>(static_cast<size_t>(shard)));
   for (Workspace& w : ws) InitWorkspace(*model, shard, &w);
-  std::vector<AlignedVector> grads(static_cast<size_t>(shards_per_batch), AlignedVector(num_params, 0.0f));
-  std::vector<float*> grad_ptrs;
+  // Gradients, losses and hit counts are double-buffered by step parity (see the step loop).
+  const size_t spb = static_cast<size_t>(shards_per_batch);
+  std::vector<AlignedVector> grads(2 * spb, AlignedVector(num_params, 0.0f));
+  std::vector<const float*> grad_ptrs;
   for (AlignedVector& g : grads) grad_ptrs.push_back(g.data());
-  AlignedVector wt(num_params, 0.0f), adam_m(num_params, 0.0f), adam_v(num_params, 0.0f);
+  std::vector<double> shard_loss(2 * spb);
+  std::vector<int> shard_correct(2 * spb);
+  // Without batch norm, every thread that computes shards keeps its own copy of the parameters
+  // (thread 0's is the model's) and applies the whole Adam update itself from the shared
+  // gradients: the update is element-wise, so the copies stay bit-identical, and a step needs
+  // one barrier instead of two (the machine this runs on is shared, and every barrier can wait
+  // for a descheduled thread). Batch-norm moving statistics are reduced by thread 0 from every
+  // shard's workspace, so with batch norm the update is split by rows and a second barrier
+  // keeps the workspaces stable until it is done.
+  std::vector<size_t> bn_layers;
+  for (size_t i = 0; i < model->spec().layers.size(); ++i) {
+    if (model->spec().layers[i].type == LayerType::kBatchNorm) bn_layers.push_back(i);
+  }
+  const bool replicate = bn_layers.empty();
+  const int copies = replicate ? std::min(threads, shards_per_batch) : 1;
+  struct Replica {
+    AlignedVector params, wt, m, v;
+  };
+  std::vector<Replica> replicas(static_cast<size_t>(copies));
+  for (Replica& r : replicas) {
+    r.wt.assign(num_params, 0.0f);
+    r.m.assign(num_params, 0.0f);
+    r.v.assign(num_params, 0.0f);
+  }
+  for (size_t c = 1; c < replicas.size(); ++c) replicas[c].params.assign(num_params, 0.0f);
   std::vector<std::vector<Range>> ranges;
   for (int t = 0; t < threads; ++t) ranges.push_back(UpdateRanges(*model, t, threads));
-  std::vector<double> shard_loss(static_cast<size_t>(shards_per_batch));
-  std::vector<int> shard_correct(static_cast<size_t>(shards_per_batch));
   std::vector<uint32_t> perm(n);
   std::vector<float> val_loss_per(n_val), val_probs(n_val * k);
   std::vector<int32_t> val_pred(n_val);
@@ -141,12 +165,13 @@ Result<TrainHistory> Train(Model* model, const Samples& train, const Samples& va
   float* params = model->mutable_parameters().data();
   float* state = model->mutable_state().data();
   const AdamConfig adam{o.learning_rate, o.beta1, o.beta2, o.epsilon};
-  TransposeWeights(*model, params, wt.data(), 0, 1);
-
-  // Batch-norm layers: moving statistics are updated once per step from the mean of the shards'.
-  std::vector<size_t> bn_layers;
-  for (size_t i = 0; i < model->spec().layers.size(); ++i) {
-    if (model->spec().layers[i].type == LayerType::kBatchNorm) bn_layers.push_back(i);
+  std::vector<float*> replica_params(replicas.size(), params);
+  for (size_t c = 0; c < replicas.size(); ++c) {
+    if (c > 0) {
+      std::copy(params, params + num_params, replicas[c].params.data());
+      replica_params[c] = replicas[c].params.data();
+    }
+    TransposeWeights(*model, params, replicas[c].wt.data(), 0, 1);
   }
 
   TrainHistory history;
@@ -168,11 +193,19 @@ Result<TrainHistory> Train(Model* model, const Samples& train, const Samples& va
 
     const int64_t step_base = adam_step;
     team.Run([&](int t) {
+      // Thread t works on replica t (replicate) or on the one shared copy.
+      const size_t rep = replicate ? static_cast<size_t>(t) : 0;
+      const bool has_replica = rep < replicas.size();
+      float* my_params = has_replica ? replica_params[rep] : params;
+      const float* my_wt = has_replica ? replicas[rep].wt.data() : nullptr;
       for (int step = 0; step < steps; ++step) {
         const size_t b0 = static_cast<size_t>(step) * static_cast<size_t>(batch);
         const int bn = static_cast<int>(std::min<size_t>(static_cast<size_t>(batch), n - b0));
         const int shards = (bn + shard - 1) / shard;
         const float grad_scale = 1.0f / static_cast<float>(bn);  // Keras: mean over the batch
+        // Buffers of this step's parity: a thread still reading them (Adam, below) has not
+        // reached the next step's barrier, so nobody writes them again before it is done.
+        const size_t par = static_cast<size_t>(step & 1) * spb;
         for (int s = t; s < shards; s += threads) {
           const int rows = std::min(shard, bn - s * shard);
           const size_t first = b0 + static_cast<size_t>(s) * static_cast<size_t>(shard);
@@ -181,20 +214,30 @@ Result<TrainHistory> Train(Model* model, const Samples& train, const Samples& va
           for (int r = 0; r < rows; ++r) lab[r] = train.y[perm[first + static_cast<size_t>(r)]];
           GatherInput(*model, train.x.data(), perm.data(), first, rows, &w);
           Rng rng(DeriveSeed(o.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step), static_cast<uint64_t>(s)));
-          Forward(*model, params, state, &w, rows, true, &rng);
+          Forward(*model, my_params, state, &w, rows, true, &rng);
           LossResult lr = SoftmaxCrossEntropy(*model, &w, lab, rows, class_weights, grad_scale, nullptr, nullptr);
-          Backward(*model, params, wt.data(), &w, rows, grads[static_cast<size_t>(s)].data(), false);
-          shard_loss[static_cast<size_t>(s)] = lr.loss_sum;
-          shard_correct[static_cast<size_t>(s)] = lr.correct;
+          Backward(*model, my_params, my_wt, &w, rows, grads[par + static_cast<size_t>(s)].data(), false);
+          shard_loss[par + static_cast<size_t>(s)] = lr.loss_sum;
+          shard_correct[par + static_cast<size_t>(s)] = lr.correct;
         }
         team.Barrier();
         // The step number comes from the loop, not from adam_step: thread 0 advances that one
         // while the others may still be about to read it.
         const float lr_t = AdamStepSize(adam, step_base + step + 1);
-        for (const Range& r : ranges[static_cast<size_t>(t)]) {
-          AdamUpdate(adam, lr_t, params, adam_m.data(), adam_v.data(), grad_ptrs.data(), shards, r.begin, r.end);
+        const float* const* g = grad_ptrs.data() + par;
+        if (replicate) {
+          if (has_replica) {
+            Replica& r = replicas[rep];
+            AdamUpdate(adam, lr_t, my_params, r.m.data(), r.v.data(), g, shards, 0, num_params);
+            TransposeWeights(*model, my_params, r.wt.data(), 0, 1);
+          }
+        } else {
+          Replica& r = replicas[0];
+          for (const Range& range : ranges[static_cast<size_t>(t)]) {
+            AdamUpdate(adam, lr_t, params, r.m.data(), r.v.data(), g, shards, range.begin, range.end);
+          }
+          TransposeWeights(*model, params, r.wt.data(), t, threads);
         }
-        TransposeWeights(*model, params, wt.data(), t, threads);
         if (t == 0) {
           for (size_t li : bn_layers) {
             const ParamLayout& p = model->layouts()[li];
@@ -216,8 +259,8 @@ Result<TrainHistory> Train(Model* model, const Samples& train, const Samples& va
             }
           }
           for (int s = 0; s < shards; ++s) {
-            loss_sum += shard_loss[static_cast<size_t>(s)];
-            correct += shard_correct[static_cast<size_t>(s)];
+            loss_sum += shard_loss[par + static_cast<size_t>(s)];
+            correct += shard_correct[par + static_cast<size_t>(s)];
           }
           seen += bn;
           if (observer) {
@@ -225,7 +268,7 @@ Result<TrainHistory> Train(Model* model, const Samples& train, const Samples& va
                              static_cast<double>(correct) / static_cast<double>(seen));
           }
         }
-        team.Barrier();
+        if (!replicate) team.Barrier();
       }
     });
 

@@ -16,7 +16,7 @@ struct AdamArgs {
   float* params;
   float* m;
   float* v;
-  float* const* grads;  // gradient buffers, summed in order; grads[0] may be overwritten
+  const float* const* grads;  // gradient buffers, summed in order; only read
   int num_grads;
 };
 

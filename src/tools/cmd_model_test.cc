@@ -88,3 +88,37 @@ TEST(CmdPredict, RawBytesInAndOutMatchTheFixtures) {
 
 }  // namespace
 }  // namespace edgeloop::tools
+
+namespace edgeloop::tools {
+namespace {
+
+TEST(CmdBench, JsonHasLatencyThroughputAndTheArenaInspectReports) {
+  const std::string model = testing_support::FixtureDir() + "/micro_speech_quantized.tflite";
+  auto r = testing_support::RunCommand({testing_support::BinaryPath("edgeloop"), "bench", model, "--iterations", "200",
+                                        "--threads", "2", "--batch", "4", "--seconds", "0.05", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const char* key : {"median_us", "p90_us", "p99_us", "windows_per_s", "windows_per_s_threads"}) {
+    EXPECT_GT(j[key].get<double>(), 0) << key;
+  }
+  EXPECT_LE(j["min_us"].get<double>(), j["median_us"].get<double>());
+  EXPECT_LE(j["median_us"].get<double>(), j["p99_us"].get<double>());
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["batch"], 4);
+  EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0);
+  auto inspect = testing_support::RunCommand({testing_support::BinaryPath("edgeloop"), "inspect", "--json", model});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_EQ(j["arena_bytes"], nlohmann::json::parse(inspect.out)["arena_bytes"]);
+  EXPECT_GT(j["batch_arena_bytes"].get<double>(), j["arena_bytes"].get<double>());
+}
+
+TEST(CmdBench, BadArgumentsAreUsageErrors) {
+  const std::string model = testing_support::FixtureDir() + "/micro_speech_quantized.tflite";
+  auto r = testing_support::RunCommand({testing_support::BinaryPath("edgeloop"), "bench", model, "--kernels", "sse9"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--kernels 'sse9'"), std::string::npos) << r.err;
+  EXPECT_EQ(testing_support::RunCommand({testing_support::BinaryPath("edgeloop"), "bench"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace edgeloop::tools

@@ -48,7 +48,8 @@ struct ModelReport {
   std::string runtime_error;   // why the runtime cannot run it; empty when it can
 };
 
-// Reads and verifies the model, then prepares it in the runtime (reference kernels) for the arena
+// Reads and verifies the model, then prepares it in the runtime (the best kernel level this CPU has,
+// or EDGELOOP_KERNELS) for the arena
 // size and kernels. A model the runtime refuses still gets a report, with runtime_error set.
 // Errors: those of ReadModel.
 Result<ModelReport> InspectModel(std::span<const uint8_t> model);

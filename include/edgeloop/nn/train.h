@@ -5,7 +5,8 @@
 // Data parallelism and reproducibility: every batch is cut into fixed shards of `shard_size`
 // windows (16 by default; a batch of 32 is two shards). Threads take shards round-robin, each
 // shard's gradient is computed in its own buffer, and the gradients are summed in shard order;
-// the Adam update is element-wise and split across threads by rows. Dropout masks come from a
+// the Adam update is element-wise (each computing thread applies all of it to its own parameter
+// copy, one barrier per step; with batch norm it is split across threads by rows). Dropout masks come from a
 // stream derived from (seed, epoch, step, shard). So the result depends on the seed, the data and
 // shard_size only: the same bits for 1, 2 or 16 threads, and for the AVX-512, AVX2 and portable
 // kernels. Batch-norm statistics are per shard ("ghost batch norm"), for the same reason.

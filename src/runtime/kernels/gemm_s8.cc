@@ -128,7 +128,15 @@ bool PackFullyConnectedS8(Node& node, GemmLayout layout, int32_t a_bias) {
   return Pack(node, info, layout, node.in(1).as<int8_t>(), bias, p.input_offset, a_bias, p.multipliers, p.shifts);
 }
 
-void RunConvS8(const Node& node, GemmRowsFn rows) {
+namespace {
+
+void Flip(int8_t* bytes, size_t n) {
+  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<int8_t>(static_cast<uint8_t>(bytes[i]) ^ 0x80u);
+}
+
+}  // namespace
+
+void RunConvS8(const Node& node, GemmRowsFn rows, bool flip_input) {
   const GemmS8Info& info = Info(node);
   const uint8_t* packed = node.packed.get();
   const int8_t* input = node.in(0).as<int8_t>();
@@ -148,6 +156,7 @@ void RunConvS8(const Node& node, GemmRowsFn rows) {
         std::memset(scratch, zp, left);
         std::memcpy(scratch + left, src, static_cast<size_t>(in_row));
         std::memset(scratch + left + in_row, zp, static_cast<size_t>(info.row_bytes) - left - in_row + kPatchSlack);
+        if (flip_input) Flip(scratch, static_cast<size_t>(info.row_bytes) + kPatchSlack);
         rows(scratch, static_cast<ptrdiff_t>(info.stride_w) * info.in_c, info.out_w, info, packed, out);
         continue;
       }
@@ -167,6 +176,7 @@ void RunConvS8(const Node& node, GemmRowsFn rows) {
         }
         std::memset(patch + info.k, zp, static_cast<size_t>(info.k_stride - info.k));
       }
+      if (flip_input) Flip(scratch, static_cast<size_t>(info.out_w) * static_cast<size_t>(info.k_stride));
       rows(scratch, info.k_stride, info.out_w, info, packed, out);
     }
   }

@@ -65,7 +65,9 @@ bool PackConvS8(Node& node, GemmLayout layout, int32_t a_bias);
 bool PackFullyConnectedS8(Node& node, GemmLayout layout, int32_t a_bias);
 
 // Run a packed node with one ISA's row kernel. Allocate nothing (scratch comes from the arena).
-void RunConvS8(const Node& node, GemmRowsFn rows);
+// `flip_input`: the patches handed to `rows` hold x ^ 0x80 (uint8 x + 128) instead of x, so an
+// unsigned-times-signed kernel needs no per-load conversion (CONV_2D always gathers its patches).
+void RunConvS8(const Node& node, GemmRowsFn rows, bool flip_input = false);
 void RunFullyConnectedS8(const Node& node, GemmRowsFn rows);
 
 inline const GemmS8Info& Info(const Node& node) { return *reinterpret_cast<const GemmS8Info*>(node.packed.get()); }

@@ -43,15 +43,18 @@ inline __m512i Requantize(__m512i acc, __m512i mult, __m512i lshift, __m512i rsh
   return _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
 }
 
-inline int32_t Load4Flipped(const int8_t* p) {
-  uint32_t v;
+// 4 input bytes as uint8 (x + 128), broadcast: already flipped in the patch (kFlipped), or flipped
+// here.
+template <bool kFlipped>
+inline __m512i Broadcast4(const int8_t* p) {
+  int32_t v;
   std::memcpy(&v, p, 4);
-  return static_cast<int32_t>(v ^ 0x80808080u);
+  return _mm512_set1_epi32(kFlipped ? v : static_cast<int32_t>(static_cast<uint32_t>(v) ^ 0x80808080u));
 }
 
 // MR rows x NB blocks of 16 channels starting at block j0. KS accumulator sets split the k loop
 // (more independent dependency chains when there is a single row).
-template <int MR, int NB, int KS>
+template <int MR, int NB, int KS, bool kFlipped>
 void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uint8_t* packed, int j0, int8_t* out) {
   const int kg = info.k_stride / 4;
   const auto* w = reinterpret_cast<const __m512i*>(info.weights(packed)) + static_cast<ptrdiff_t>(j0) * kg;
@@ -69,14 +72,14 @@ void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uin
       __m512i wv[NB];
       for (int j = 0; j < NB; ++j) wv[j] = _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + g + s);
       for (int r = 0; r < MR; ++r) {
-        const __m512i av = _mm512_set1_epi32(Load4Flipped(a + r * a_stride + 4 * (g + s)));
+        const __m512i av = Broadcast4<kFlipped>(a + r * a_stride + 4 * (g + s));
         for (int j = 0; j < NB; ++j) acc[s][r][j] = _mm512_dpbusd_epi32(acc[s][r][j], av, wv[j]);
       }
     }
   }
   for (; g < kg; ++g) {
     for (int r = 0; r < MR; ++r) {
-      const __m512i av = _mm512_set1_epi32(Load4Flipped(a + r * a_stride + 4 * g));
+      const __m512i av = Broadcast4<kFlipped>(a + r * a_stride + 4 * g);
       for (int j = 0; j < NB; ++j) {
         acc[0][r][j] = _mm512_dpbusd_epi32(acc[0][r][j], av, _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + g));
       }
@@ -100,6 +103,7 @@ void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uin
   }
 }
 
+template <bool kFlipped>
 void GemmRows(const int8_t* a, ptrdiff_t a_stride, int rows, const GemmS8Info& info, const uint8_t* packed,
               int8_t* out) {
   const int nb = info.n_blocks;
@@ -108,23 +112,23 @@ void GemmRows(const int8_t* a, ptrdiff_t a_stride, int rows, const GemmS8Info& i
     int8_t* o = out + static_cast<ptrdiff_t>(r) * info.n;
     const int8_t* ar = a + r * a_stride;
     int j = 0;
-    for (; j + 2 <= nb; j += 2) Tile<4, 2, 1>(ar, a_stride, info, packed, j, o);
-    if (j < nb) Tile<4, 1, 1>(ar, a_stride, info, packed, j, o);
+    for (; j + 2 <= nb; j += 2) Tile<4, 2, 1, kFlipped>(ar, a_stride, info, packed, j, o);
+    if (j < nb) Tile<4, 1, 1, kFlipped>(ar, a_stride, info, packed, j, o);
   }
   for (; r < rows; ++r) {
     int8_t* o = out + static_cast<ptrdiff_t>(r) * info.n;
     const int8_t* ar = a + r * a_stride;
     int j = 0;
-    for (; j + 4 <= nb; j += 4) Tile<1, 4, 2>(ar, a_stride, info, packed, j, o);
-    for (; j + 2 <= nb; j += 2) Tile<1, 2, 4>(ar, a_stride, info, packed, j, o);
-    if (j < nb) Tile<1, 1, 4>(ar, a_stride, info, packed, j, o);
+    for (; j + 4 <= nb; j += 4) Tile<1, 4, 2, kFlipped>(ar, a_stride, info, packed, j, o);
+    for (; j + 2 <= nb; j += 2) Tile<1, 2, 4, kFlipped>(ar, a_stride, info, packed, j, o);
+    if (j < nb) Tile<1, 1, 4, kFlipped>(ar, a_stride, info, packed, j, o);
   }
 }
 
 }  // namespace
 
-void ConvS8Avx512Vnni(const Node& node) { optimized::RunConvS8(node, GemmRows); }
-void FullyConnectedS8Avx512Vnni(const Node& node) { optimized::RunFullyConnectedS8(node, GemmRows); }
+void ConvS8Avx512Vnni(const Node& node) { optimized::RunConvS8(node, GemmRows<true>, /*flip_input=*/true); }
+void FullyConnectedS8Avx512Vnni(const Node& node) { optimized::RunFullyConnectedS8(node, GemmRows<false>); }
 
 }  // namespace edgeloop::runtime::x86
 
