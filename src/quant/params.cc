@@ -116,4 +116,24 @@ std::vector<int8_t> QuantizeAffine(std::span<const float> values, const AffinePa
   return q;
 }
 
+AffineParams MseActivationParams(std::span<const float> values, float min, float max) {
+  AffineParams best = ActivationParams(min, max);
+  double best_err = std::numeric_limits<double>::infinity();
+  for (int k = 20; k >= 10; --k) {
+    const AffineParams p = ActivationParams(min * static_cast<float>(k) / 20.0f, max * static_cast<float>(k) / 20.0f);
+    double err = 0;
+    for (float v : values) {
+      if (!std::isfinite(v)) continue;
+      const float q = std::clamp(std::round(v / p.scale) + static_cast<float>(p.zero_point), -128.0f, 127.0f);
+      const double d = static_cast<double>((q - static_cast<float>(p.zero_point)) * p.scale) - v;
+      err += d * d;
+    }
+    if (err < best_err * (1 - 1e-9)) {
+      best = p;
+      best_err = err;
+    }
+  }
+  return best;
+}
+
 }  // namespace edgeloop::quant

@@ -29,6 +29,12 @@ struct AffineParams {
 // clamped to the int8 range, so that real 0 maps exactly to an integer.
 AffineParams ActivationParams(float min, float max);
 
+// Activation parameters whose range is the one, among [min, max] and ranges shrunk towards 0 from
+// it (both ends by the same factor, 1 down to 1/2 in steps of 1/20), that gives the smallest mean
+// squared quantization error (clamping included) over `values`: a few outliers then stop
+// stretching the step every other value pays for. Ties keep the wider range.
+AffineParams MseActivationParams(std::span<const float> values, float min, float max);
+
 // Symmetric int8 weights: values round(w / scale[c]) clamped to [-127, 127], scale[c] = max|w| /
 // 127 over channel c (channels along `channel_dim` of `shape`; -1 = one scale for the tensor), but
 // at least min_scale[c] when given (raised for biases that would not fit int32). A channel of

@@ -70,5 +70,23 @@ TEST(QuantizeBias, ScaleIsInputTimesWeightAndLargeBiasRaisesFloor) {
   EXPECT_LE(std::abs(static_cast<double>(qb[0])), kMaxBiasMagnitude);
 }
 
+TEST(QuantParams, MseRangeNarrowsForOutliersAndKeepsAnEvenSpread) {
+  // A million values spread over [0, 1] and one at 2: the full range costs every value twice the
+  // step (squared error ~5.1 in all), half the range clips the outlier by 1 (error ~1 + 1.3).
+  std::vector<float> skewed;
+  for (int i = 0; i < 1000000; ++i) skewed.push_back(static_cast<float>(i) / 999999.0f);
+  skewed.push_back(2.0f);
+  const AffineParams narrowed = MseActivationParams(skewed, 0.0f, 2.0f);
+  EXPECT_LT(narrowed.max, 1.5f);
+  EXPECT_EQ(narrowed.zero_point, -128);
+  // Values spread evenly over [-1, 3]: clipping only adds error, the range stays min/max.
+  std::vector<float> even;
+  for (int i = 0; i <= 1000; ++i) even.push_back(-1.0f + 4.0f * static_cast<float>(i) / 1000.0f);
+  const AffineParams full = MseActivationParams(even, -1.0f, 3.0f);
+  const AffineParams minmax = ActivationParams(-1.0f, 3.0f);
+  EXPECT_EQ(full.scale, minmax.scale);
+  EXPECT_EQ(full.zero_point, minmax.zero_point);
+}
+
 }  // namespace
 }  // namespace edgeloop::quant

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "edgeloop/runtime/interpreter.h"
+#include "quant/bias_correction.h"
 #include "quant/graph_edit.h"
 #include "quant/normalize.h"
 #include "quant/params.h"
@@ -349,25 +350,48 @@ Result<QuantizeResult> QuantizeGraph(const Graph& float_graph, const Calibration
   QuantizeResult result;
   Graph g = float_graph;
   EL_RETURN_IF_ERROR(NormalizeFloatGraph(&g, &result.notes));
-  // The inputs of SOFTMAX keep their calibration values (see SoftmaxInputParams).
-  std::map<int32_t, std::vector<float>> softmax_inputs;
+  // The inputs of SOFTMAX keep their calibration values (see SoftmaxInputParams), and so do the
+  // outputs of the layers whose bias gets corrected (see bias_correction.h).
+  std::map<int32_t, std::vector<float>> kept_values;
   std::map<int32_t, float> softmax_beta;
-  for (const Operator& op : g.operators) {
+  std::vector<int> layers;
+  for (size_t i = 0; i < g.operators.size(); ++i) {
+    const Operator& op = g.operators[i];
+    const bool layer =
+        op.op == BuiltinOp::kConv2D || op.op == BuiltinOp::kDepthwiseConv2D || op.op == BuiltinOp::kFullyConnected;
+    if (layer && options.bias_correction && op.inputs.size() > 2 && op.inputs[2] >= 0 && !op.outputs.empty()) {
+      layers.push_back(static_cast<int>(i));
+      kept_values[op.outputs[0]];
+    }
+    if (options.mse_ranges && op.op != BuiltinOp::kSoftmax && op.op != BuiltinOp::kLogistic && !SharesInputParams(op.op)) {
+      for (int32_t t : op.outputs) {
+        if (t >= 0) kept_values[t];
+      }
+    }
     if (op.op != BuiltinOp::kSoftmax || op.inputs.empty() || !options.softmax_aware_ranges) continue;
-    softmax_inputs[op.inputs[0]];
+    kept_values[op.inputs[0]];
     const auto* so = std::get_if<tflite::SoftmaxOptions>(&op.options);
     softmax_beta[op.inputs[0]] = so ? so->beta : 1.0f;
   }
   EL_ASSIGN_OR_RETURN(std::vector<Range> ranges,
-                      Calibrate(g, calibration, options.batch, &result.calibration_windows, &softmax_inputs));
+                      Calibrate(g, calibration, options.batch, &result.calibration_windows, &kept_values));
 
   std::vector<bool> assigned(g.tensors.size(), false);
   auto calibrated = [&](int t, const std::string& role) {
     const Range& r = ranges[t];
     AffineParams p = ActivationParams(r.seen() ? r.min : 0, r.seen() ? r.max : 0);
     std::string source = r.seen() ? "calibrated" : "calibrated (never seen: 0)";
-    auto kept = softmax_inputs.find(t);
-    if (kept != softmax_inputs.end() && !g.tensors[t].shape.empty()) {
+    auto kept = kept_values.find(t);
+    if (kept != kept_values.end() && options.mse_ranges && !softmax_beta.count(t) && r.seen()) {
+      const AffineParams m = MseActivationParams(kept->second, r.min, r.max);
+      if (m.min != p.min || m.max != p.max) {
+        char buf[160];
+        std::snprintf(buf, sizeof(buf), "calibrated, MSE-optimal: range [%g, %g] narrowed", p.min, p.max);
+        source = buf;
+      }
+      p = m;
+    }
+    if (kept != kept_values.end() && softmax_beta.count(t) && !g.tensors[t].shape.empty()) {
       const AffineParams s = SoftmaxInputParams(kept->second, g.tensors[t].shape.back(), softmax_beta[t], r);
       if (s.min != p.min || s.max != p.max) {
         char buf[160];
@@ -442,6 +466,7 @@ Result<QuantizeResult> QuantizeGraph(const Graph& float_graph, const Calibration
       if (r.index == out && r.role == "activation") r.role = "output";
     }
   }
+  if (!layers.empty()) EL_RETURN_IF_ERROR(CorrectBiases(&g, layers, kept_values, calibration.values, &result.notes));
   WrapInterface(&g, options.io, &result.tensors);
   std::sort(result.tensors.begin(), result.tensors.end(),
             [](const TensorQuantReport& a, const TensorQuantReport& b) { return a.index < b.index; });

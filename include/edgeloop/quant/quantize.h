@@ -64,6 +64,14 @@ struct QuantizeOptions {
   // the float one on the calibration windows (top-1 first, then squared error); see quantize.cc.
   // Off: plain min/max everywhere, as TFLite's converter.
   bool softmax_aware_ranges = true;
+  // Shift each CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED int32 bias by the mean error its
+  // quantized output shows against the float one on the calibration windows (per output channel).
+  // Off: the bias is the float bias rounded, as TFLite's converter.
+  bool bias_correction = true;
+  // Choose each computed activation range (not the model input, not a SOFTMAX input) among min/max and ranges shrunk
+  // from it for the smallest squared quantization error on the calibration values (see
+  // MseActivationParams in params.h). Off: min/max.
+  bool mse_ranges = true;
 };
 
 // One row of the ranges table: a tensor of the quantized graph and where its parameters came from.
