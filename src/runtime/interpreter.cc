@@ -169,6 +169,23 @@ Status Interpreter::State::Fold(Node& node) {
 
 Status Interpreter::State::PlanAndAllocate() {
   const int num_ops = static_cast<int>(nodes.size());
+  // RESHAPE / EXPAND_DIMS / SQUEEZE move no bytes: their output shares the input's buffer ("alias")
+  // and the node is skipped, unless the output is a graph input or output (the caller owns those
+  // bytes and may expect distinct pointers). root[t] is the tensor whose buffer t uses.
+  std::vector<int> root(tensors.size());
+  for (size_t t = 0; t < root.size(); ++t) root[t] = static_cast<int>(t);
+  std::vector<bool> io(tensors.size(), false);
+  for (int32_t t : graph.inputs) io[t] = true;
+  for (int32_t t : graph.outputs) io[t] = true;
+  for (Node& n : nodes) {
+    if (n.folded || n.kernel_id != KernelId::kCopy || n.inputs.empty() || n.inputs[0] == nullptr) continue;
+    const RtTensor& in = n.in(0);
+    const RtTensor& out = n.out(0);
+    if (in.is_constant() || io[out.index] || in.bytes != out.bytes) continue;
+    root[out.index] = root[in.index];  // nodes are in order: the input's root is final
+    n.skipped = true;
+    n.kernel_name = "alias";
+  }
   std::vector<int> first(tensors.size(), std::numeric_limits<int>::max());
   std::vector<int> last(tensors.size(), -2);
   for (int32_t t : graph.inputs) first[t] = -1, last[t] = num_ops;  // inputs are never overwritten
@@ -185,9 +202,17 @@ Status Interpreter::State::PlanAndAllocate() {
   for (int32_t t : graph.outputs) {
     if (!tensors[t].is_constant()) last[t] = num_ops;
   }
+  // An alias keeps its root's buffer alive for as long as either is used.
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    const int r = root[t];
+    if (r == static_cast<int>(t) || first[t] == std::numeric_limits<int>::max()) continue;
+    first[r] = std::min(first[r], first[t]);
+    last[r] = std::max(last[r], last[t]);
+  }
   std::vector<BufferRequest> requests;
   std::vector<uint8_t**> targets;
   for (RtTensor& t : tensors) {
+    if (root[t.index] != t.index) continue;
     if (t.is_constant() || first[t.index] == std::numeric_limits<int>::max()) continue;
     requests.push_back({t.bytes, first[t.index], last[t.index]});
     targets.push_back(&t.data);
@@ -207,6 +232,9 @@ Status Interpreter::State::PlanAndAllocate() {
   std::memset(arena.get(), 0, std::max<size_t>(plan.total_bytes, 1));
   arena_bytes = plan.total_bytes;
   for (size_t i = 0; i < requests.size(); ++i) *targets[i] = arena.get() + plan.offsets[i];
+  for (RtTensor& t : tensors) {
+    if (root[t.index] != t.index) t.data = tensors[root[t.index]].data;
+  }
   return Status::Ok();
 }
 
@@ -229,7 +257,7 @@ Status Interpreter::State::Prepare() {
   }
   EL_RETURN_IF_ERROR(PlanAndAllocate());
   for (const Node& n : nodes) {
-    if (!n.folded) schedule.push_back(&n);
+    if (!n.folded && !n.skipped) schedule.push_back(&n);
   }
   return Status::Ok();
 }

@@ -142,6 +142,44 @@ TEST(Interpreter, OneArenaReusedAlongTheChain) {
   for (int i = 0; i < width; ++i) EXPECT_EQ(first[i], std::max(x[i], 0.f));
 }
 
+// RESHAPE between two layers moves no bytes: its output shares the input's buffer, the node is
+// skipped, and the arena holds no copy. A RESHAPE writing a graph output still copies.
+TEST(Interpreter, ReshapeAliasesItsInputUnlessItWritesAGraphOutput) {
+  const int width = 64;
+  GraphBuilder b;
+  const int x = b.Input("x", kF32, {1, width});
+  std::vector<float> identity(static_cast<size_t>(width) * width, 0.f);
+  for (int i = 0; i < width; ++i) identity[static_cast<size_t>(i) * width + i] = 1.f;
+  const int y = b.Tensor("y", kF32, {1, width});
+  b.Op(BuiltinOp::kFullyConnected, {x, b.ConstF32("w0", {width, width}, identity), -1}, {y},
+       tflite::FullyConnectedOptions{tflite::Activation::kRelu});
+  const int r = b.Tensor("r", kF32, {1, 2, width / 2});
+  b.Op(BuiltinOp::kReshape, {y}, {r}, tflite::ReshapeOptions{{1, 2, width / 2}});
+  const int f = b.Tensor("f", kF32, {1, width});
+  b.Op(BuiltinOp::kReshape, {r}, {f}, tflite::ReshapeOptions{{1, width}});
+  const int z = b.Tensor("z", kF32, {1, width});
+  b.Op(BuiltinOp::kFullyConnected, {f, b.ConstF32("w1", {width, width}, identity), -1}, {z},
+       tflite::FullyConnectedOptions{tflite::Activation::kNone});
+  const int out = b.Tensor("out", kF32, {1, 2, width / 2});
+  b.Op(BuiltinOp::kReshape, {z}, {out}, tflite::ReshapeOptions{{1, 2, width / 2}});
+  b.Output(out);
+  auto interp = Interpreter::Create(b.Build());
+  ASSERT_TRUE(interp.ok()) << interp.status().ToString();
+  EXPECT_STREQ((*interp)->kernel_name(1), "alias");
+  EXPECT_STREQ((*interp)->kernel_name(2), "alias");
+  EXPECT_STREQ((*interp)->kernel_name(4), "copy_ref");
+  const size_t tensor = width * sizeof(float);
+  // x (kept), y = r = f (alive until z is computed), z; out reuses y's room.
+  EXPECT_EQ((*interp)->arena_bytes(), 3 * tensor);
+  std::vector<float> in(width);
+  for (int i = 0; i < width; ++i) in[i] = static_cast<float>(i % 5) - 2;
+  std::memcpy((*interp)->input(0).data, in.data(), tensor);
+  ASSERT_TRUE((*interp)->Invoke().ok());
+  const auto got = (*interp)->output(0).as<float>();
+  ASSERT_EQ(got.size(), static_cast<size_t>(width));
+  for (int i = 0; i < width; ++i) EXPECT_EQ(got[i], std::max(in[i], 0.f)) << i;
+}
+
 TEST(Interpreter, ResizeChangesTheBatchAndAFailedResizeKeepsTheOldState) {
   auto interp = Interpreter::CreateFromBytes(Fixture("hello_world_float.tflite"));
   ASSERT_TRUE(interp.ok());
