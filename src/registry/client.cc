@@ -134,7 +134,7 @@ Result<std::string> MetricsFromReport(const std::string& report_json) {
   if (report.contains("confusion_matrix") && report["confusion_matrix"].is_array()) {
     add_if_fits("confusion_matrix", report["confusion_matrix"]);
   }
-  if (report.contains("epochs") && report["epochs"].is_array()) {
+  if (report.contains("epochs") && report["epochs"].is_array() && !report["epochs"].empty()) {
     json epochs = json::array();
     for (const json& e : report["epochs"]) {
       if (!e.is_object()) continue;
