@@ -1,6 +1,9 @@
 // The dashboard in headless Chromium (Debian's chromium driven by playwright-core from
-// test/tools): a real `edgeloop serve` with real signed models; the page asks for a token, then
-// renders the registry's models, versions, channels and metrics; screenshots are saved.
+// test/tools): a real `edgeloop serve --mqtt --db` with real signed models and a real Mosquitto;
+// results and alarms published over MQTT (mosquitto_pub) reach the store through the server's
+// collector. The page asks for a token, then renders the models, versions, channels, metrics,
+// fleet, results, alarms and drift from the store; Confirm and Reject write labels, checked
+// through the API; screenshots are saved.
 // Usage: node web/dashboard_test.mjs BUILD_DIR   (exit 0 = pass)
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -40,15 +43,42 @@ async function waitHttp(url) {
   throw new Error('no server at ' + url);
 }
 
+const LABELS = ['normal', 'warning', 'failure'];
+function resultJson(device, seq, cls) {
+  const scores = Object.fromEntries(LABELS.map((l) => [l, l === cls ? 0.9 : 0.05]));
+  return JSON.stringify({ device_id: device, seq, timestamp: Date.now() - (40 - seq) * 1000, prediction: cls,
+    confidence: 0.9, all_scores: scores, inference_ms: 0.4, model: { name: 'vib', version: 1 },
+    raw_data: Array.from({ length: 10 }, (_, i) => Math.sin(i + seq) * (cls === 'failure' ? 3 : 1)) });
+}
+function alarmJson(device, seq, resultSeq) {
+  return JSON.stringify({ device_id: device, seq, timestamp: Date.now(), event: 'raised', label: 'failure', score: 0.9,
+    threshold: 0.8, count: 3, n: 3, m: 5, result_seq: resultSeq, model: { name: 'vib', version: 1 } });
+}
+async function waitFor(what, fn) {
+  for (let i = 0; i < 100; i++) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('timed out waiting for ' + what + (globalThis.lastDead ? '; dead letters: ' + globalThis.lastDead : ''));
+}
+
 let browser;
 try {
+  const mqttPort = await freePort();
+  const mq = path.join(tmp, 'mosquitto.conf');
+  writeFileSync(mq, `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  children.push(spawn('mosquitto', ['-c', mq], { stdio: 'inherit' }));
   edgeloop('keys', 'init', '--data', data);
   const token = edgeloop('token', 'create', '--data', data, '--role', 'admin', '--name', 'browser').trim().split('\n').pop();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawn(path.join(bin, 'edgeloop'), ['serve', '--data', data, '--listen', `127.0.0.1:${port}`], { stdio: 'inherit' });
+  const db = 'sqlite:' + path.join(tmp, 'store.db');
+  await new Promise((r) => setTimeout(r, 300));  // mosquitto listening
+  const server = spawn(path.join(bin, 'edgeloop'), ['serve', '--data', data, '--listen', `127.0.0.1:${port}`,
+    '--mqtt', `tcp://127.0.0.1:${mqttPort}`, '--db', db], { stdio: 'inherit' });
   children.push(server);
   await waitHttp(url + '/healthz');
+  const get = async (p) => (await fetch(url + p, { headers: { Authorization: 'Bearer ' + token } })).json();
 
   // Two real signed versions with training metrics (curves and a confusion matrix).
   execFileSync(path.join(bin, 'bench_fleet_models'), [tmp]);
@@ -61,6 +91,28 @@ try {
   const cli = ['--server', url, '--token', token];
   edgeloop('publish', path.join(tmp, 'v1.tflite'), '--name', 'vib', '--channel', 'stable', '--metrics', path.join(tmp, 'report.json'), ...cli);
   edgeloop('publish', path.join(tmp, 'v2.tflite'), '--name', 'vib', '--channel', 'canary', '--share', '0.25', ...cli);
+
+  // The field: 3 devices' results (press-03 sees failures) and two raised alarms, over real MQTT.
+  const devices = ['press-01', 'press-02', 'press-03'];
+  for (const [d, dev] of devices.entries()) {
+    const lines = [];
+    for (let seq = 1; seq <= 30; seq++) lines.push(resultJson(dev, seq, d === 2 && seq > 20 ? 'failure' : LABELS[seq % 2]));
+    execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-q', '1', '-l',
+      '-t', `edgeloop/plant/devices/${dev}/results`], { input: lines.join('\n') + '\n' });
+  }
+  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-q', '1', '-l',
+    '-t', 'edgeloop/plant/devices/press-03/alarms'], { input: alarmJson('press-03', 1, 23) + '\n' + alarmJson('press-03', 2, 27) + '\n' });
+  await waitFor('90 results and 2 alarms in the store', async () => {
+    if (globalThis.lastDead === undefined) globalThis.lastDead = null;
+    globalThis.lastDead = JSON.stringify((await get('/v1/dead-letters')).dead_letters.slice(0, 2).map((d) => d.reason));
+    const { devices: ds } = await get('/v1/devices');
+    const { alarms } = await get('/v1/alarms?state=all');
+    return ds.reduce((n, x) => n + (x.results || 0), 0) === 90 && alarms.length === 2;
+  });
+  check(true, '90 results and 2 alarms stored by the collector');
+  const trainCsv = path.join(tmp, 'train.csv');
+  edgeloop('data', 'generate', '--samples', '300', '--length', '16', '--seed', '3', '-o', trainCsv);
+  edgeloop('drift', 'baseline', trainCsv, '--model', 'vib', '--db', db);
 
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -83,11 +135,8 @@ try {
   const cm = await page.$$eval('#confusion tr', (trs) => trs.map((tr) => tr.innerText));
   // The registry keeps what `publish --metrics` stores; the matrix is drawn when it is there.
   const v1 = await (await fetch(url + '/v1/models/vib/versions/1', { headers: { Authorization: 'Bearer ' + token } })).json();
-  if (Array.isArray(v1.metrics.confusion_matrix)) {
-    check(cm.length === 4 && cm[1].includes('70') && cm[2].includes('17'), 'confusion matrix of v1 rendered');
-  } else {
-    check(cm.length === 1 && cm[0].includes('no confusion matrix'), 'v1 has no stored confusion matrix and the page says so');
-  }
+  check(Array.isArray(v1.metrics.confusion_matrix) && v1.metrics.epochs.length === 3, 'publish --metrics kept the confusion matrix and curves');
+  check(cm.length === 4 && cm[1].includes('70') && cm[2].includes('17'), 'confusion matrix of v1 rendered');
   check(Math.abs(v1.metrics.val_accuracy - 0.931) < 1e-9, 'metrics stored with the version');
   const curvePoints = await page.evaluate(() => {
     const c = document.getElementById('curves-chart');
@@ -95,6 +144,33 @@ try {
   });
   check(curvePoints, 'training curves chart drawn');
   check(await page.evaluate(() => localStorage.getItem('edgeloop.token') !== null), 'token kept in localStorage');
+  // Fleet, results, alarms and drift panels from the store.
+  await page.waitForSelector('tr[data-device="press-03"]', { timeout: 10000 });
+  const fleetRows = await page.$$eval('tr[data-device]', (trs) => trs.map((tr) => tr.innerText));
+  check(fleetRows.length === 3 && fleetRows.every((r) => r.includes('30')) && fleetRows.some((r) => r.includes('vib')),
+    `fleet: 3 devices with 30 results each on vib (${JSON.stringify(fleetRows)})`);
+  const resultsBars = await page.evaluate(() => {
+    const c = (globalThis.edgeloopCharts || {})['results-chart'];
+    return c ? c.data.datasets.map((d) => [d.label, d.data.reduce((a, b) => a + b, 0)]) : null;
+  });
+  check(resultsBars !== null && resultsBars.reduce((n, [, v]) => n + v, 0) === 90 && resultsBars.some(([l]) => l === 'failure'),
+    `results per class over time: 90 results charted (${JSON.stringify(resultsBars)})`);
+  await page.waitForSelector('tr[data-alarm] button.confirm', { timeout: 10000 });
+  const alarmRows = await page.$$('tr[data-alarm]');
+  check(alarmRows.length === 2, `two alarms listed (${alarmRows.length})`);
+  const driftText = await page.textContent('#drift-status');
+  const drift = await get('/v1/drift?device=fleet');
+  check(driftText.length > 0 && driftText === drift.status, `drift status from the store (${driftText})`);
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-before-verdicts.png'), fullPage: true });
+  await page.click('tr[data-alarm]:nth-child(1) button.confirm');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-alarm] button.confirm').length === 1, null, { timeout: 10000 });
+  await page.click('tr[data-alarm] button.reject');
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-alarm] button').length === 0, null, { timeout: 10000 });
+  const { labels } = await get('/v1/labels');
+  const verdicts = labels.filter((l) => l.alarm_id != null).map((l) => l.verdict).sort();
+  check(JSON.stringify(verdicts) === JSON.stringify(['confirmed', 'rejected']), `Confirm and Reject stored as labels (${JSON.stringify(verdicts)})`);
+  const shown = await page.$$eval('tr[data-alarm] td.verdict', (tds) => tds.map((td) => td.innerText).sort());
+  check(JSON.stringify(shown) === JSON.stringify(['confirmed', 'rejected']), `the page shows both verdicts (${JSON.stringify(shown)})`);
   await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
   console.log('screenshot: ' + path.join(artifacts, 'dashboard.png'));
   check(pageErrors.length === 0, 'no script errors' + (pageErrors.length ? ': ' + pageErrors.join('; ') : ''));

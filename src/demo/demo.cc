@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -69,6 +71,7 @@ class Demo {
   double Accuracy(int64_t version, bool drifted) const;
   void Stream(double seconds, const char* what);
   int64_t StoredResults();
+  Status PostLabels();
   void StopAll();
 
   DemoOptions o_;
@@ -77,6 +80,8 @@ class Demo {
   int mqtt_port_ = 0, http_port_ = 0;
   std::string mqtt_url_, http_url_, token_, public_key_;
   bool server_pushes_ = false;
+  int64_t labels_stored_ = 0;
+  bool storing_ = false;  // a collector writes the results into the store the server reads
   std::unique_ptr<Service> mosquitto_, server_, collector_;
   std::unique_ptr<fleet::Simulator> sim_;
 };
@@ -124,10 +129,14 @@ Status Demo::StartServices() {
   if (!WaitForPort(http_port_, 15000)) return Status::Unavailable("edgeloop serve did not start (see " + dir_ + "/server.log)");
   http_url_ = "http://127.0.0.1:" + std::to_string(http_port_);
   Note("server on " + http_url_ + (server_pushes_ ? " (pushes manifests over MQTT)" : ""));
-  if (HasCommand("collect")) {
+  if (server_pushes_ && have_store) {
+    storing_ = true;  // serve --mqtt runs the collector in process; a second one would store everything twice
+    Note("the server's collector stores results into " + dir_ + "/store.db");
+  } else if (have_store && HasCommand("collect")) {
     EL_ASSIGN_OR_RETURN(collector_, Service::Start("collector", {o_.binary, "collect", "--mqtt", mqtt_url_, "--db",
                                                                   "sqlite:" + dir_ + "/store.db"},
                                                    dir_ + "/collector.log"));
+    storing_ = true;
     Note("collector storing into " + dir_ + "/store.db");
   } else {
     Note("no collector in this build: results are counted by the simulator only");
@@ -204,7 +213,7 @@ void Demo::Stream(double seconds, const char* what) {
 }
 
 int64_t Demo::StoredResults() {
-  if (!collector_) return -1;
+  if (!storing_) return -1;
   httplib::Client c(http_url_);
   c.set_bearer_token_auth(token_);
   auto res = c.Get("/v1/devices");
@@ -214,6 +223,57 @@ int64_t Demo::StoredResults() {
   int64_t n = 0;
   for (const auto& d : j["devices"]) n += d.value("results", int64_t{0});
   return n;
+}
+
+// The simulated operators: each labelled upload becomes a label on its result, and each open
+// alarm is confirmed when its device really shows a fault and rejected otherwise, all through
+// POST /v1/labels as the dashboard does.
+Status Demo::PostLabels() {
+  if (!storing_) return Status::Ok();
+  httplib::Client c(http_url_);
+  c.set_bearer_token_auth(token_);
+  c.set_read_timeout(30, 0);
+  int64_t not_stored = 0;
+  auto post = [&](const nlohmann::json& body) -> Status {
+    auto res = c.Post("/v1/labels", body.dump(), "application/json");
+    if (!res) return Status::Unavailable("POST /v1/labels: no answer from " + http_url_);
+    if (res->status == 404 && body.contains("seq")) {  // that result has not reached the store (yet)
+      ++not_stored;
+      return Status::Ok();
+    }
+    if (res->status != 201) {
+      return Status::Unavailable("POST /v1/labels: HTTP " + std::to_string(res->status) + ": " + res->body);
+    }
+    return Status::Ok();
+  };
+  int64_t labels = 0;
+  std::map<std::string, std::string> truth;  // device -> its latest labelled class
+  for (const fleet::LabelledResult& l : sim_->LabelledResults()) {
+    EL_RETURN_IF_ERROR(post({{"device_id", l.device_id}, {"seq", l.seq}, {"label", l.label}, {"by", "operator"}}));
+    truth[l.device_id] = l.label;
+    ++labels;
+  }
+  int confirmed = 0, rejected = 0;
+  auto res = c.Get("/v1/alarms?state=open&limit=50");
+  if (res && res->status == 200) {
+    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    if (j.is_object() && j.contains("alarms") && j["alarms"].is_array()) {
+      for (const auto& a : j["alarms"]) {
+        const std::string dev = a.value("device_id", "");
+        auto it = truth.find(dev);
+        const bool real = it != truth.end() && it->second != "normal";
+        EL_RETURN_IF_ERROR(post({{"device_id", dev},
+                                 {"alarm_id", a.value("id", int64_t{0})},
+                                 {"verdict", real ? "confirmed" : "rejected"},
+                                 {"by", "operator"}}));
+        ++(real ? confirmed : rejected);
+      }
+    }
+  }
+  labels_stored_ = labels - not_stored + confirmed + rejected;
+  Note(std::to_string(labels - not_stored) + " labels (" + std::to_string(not_stored) + " on results not yet stored), " + std::to_string(confirmed) + " alarms confirmed and " +
+       std::to_string(rejected) + " rejected through POST /v1/labels");
+  return Status::Ok();
 }
 
 void Demo::StopAll() {
@@ -249,6 +309,12 @@ Result<DemoSummary> Demo::Run() {
 
   Stage("Training, quantizing, checking and publishing v1");
   EL_RETURN_IF_ERROR(TrainAndPublish("v1", train_csv, "stable", 1.0));
+  if (storing_ && HasCommand("drift")) {
+    EL_RETURN_IF_ERROR(Edgeloop("drift baseline", {"drift", "baseline", train_csv, "--model", kModel, "--db",
+                                                   "sqlite:" + dir_ + "/store.db"})
+                           .status());
+    Note("drift baseline of the training data stored (GET /v1/drift compares the field with it)");
+  }
 
   Stage("Starting " + std::to_string(o_.devices) + " simulated devices; they fetch v1 from the registry");
   fleet::SimulatorOptions so;
@@ -285,6 +351,7 @@ Result<DemoSummary> Demo::Run() {
   Stage("Operators label alarms and sampled windows; retraining makes v2");
   data::Dataset labelled = sim_->LabelledWindows();
   Note(std::to_string(labelled.size()) + " uploaded windows labelled by the simulated operators");
+  EL_RETURN_IF_ERROR(PostLabels());
   EL_ASSIGN_OR_RETURN(data::Dataset combined, data::ReadCsvFile(train_csv, {}));
   if (combined.labels != labelled.labels || combined.window_size() != labelled.window_size()) {
     return Status::InvalidArgument("labelled windows do not match the training data's labels or window size");
@@ -324,6 +391,8 @@ Result<DemoSummary> Demo::Run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     s.results_stored = StoredResults();
   }
+  if (s.results_stored >= 0) s.lost = std::max(s.lost, s.results_sent - s.results_stored);
+  s.labels_stored = labels_stored_;
   s.dashboard_url = http_url_ + "/";
   s.dir = dir_;
   std::fprintf(stderr,
@@ -360,6 +429,7 @@ std::string SummaryToJson(const DemoSummary& s) {
                    {"accuracy_drifted", s.accuracy_drifted},
                    {"accuracy_v2", s.accuracy_v2},
                    {"rollout_seconds", s.rollout_seconds},
+                   {"labels_stored", s.labels_stored},
                    {"dashboard", s.dashboard_url},
                    {"dir", s.dir}};
   return j.dump(2);

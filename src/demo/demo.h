@@ -36,12 +36,13 @@ struct DemoOptions {
 struct DemoSummary {
   int64_t results_sent = 0;
   int64_t results_stored = -1;  // -1: no store in this build
-  int64_t lost = 0;
+  int64_t lost = 0;             // sent but neither received by the watcher nor (with a store) stored
   int64_t duplicates = 0;
   double accuracy_v1 = 0;
   double accuracy_drifted = 0;
   double accuracy_v2 = 0;
   double rollout_seconds = 0;
+  int64_t labels_stored = 0;    // operator labels and alarm verdicts the store accepted
   std::string dashboard_url;
   std::string dir;
 };

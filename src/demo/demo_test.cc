@@ -35,9 +35,9 @@ TEST(Demo, ShortRunRetrainsPastTheDriftWithNothingLost) {
   EXPECT_GT(j["results_sent"].get<int64_t>(), 20 * 10 * 6);
   EXPECT_EQ(j["lost"].get<int64_t>(), 0);
   EXPECT_EQ(j["duplicates"].get<int64_t>(), 0);
-  if (!j["results_stored"].is_null()) {
-    EXPECT_EQ(j["results_stored"], j["results_sent"]);
-  }
+  ASSERT_FALSE(j["results_stored"].is_null()) << "the demo ran without a store";
+  EXPECT_EQ(j["results_stored"], j["results_sent"]);
+  EXPECT_GT(j.value("labels_stored", int64_t{0}), 0) << "no operator label reached the store";
   EXPECT_GT(j["accuracy_v2"].get<double>(), j["accuracy_drifted"].get<double>());
   EXPECT_GT(j["rollout_seconds"].get<double>(), 0);
   EXPECT_LT(j["rollout_seconds"].get<double>(), 60);

@@ -46,7 +46,8 @@ class Shard;
 // Uploaded windows labelled by the simulated operators (options.max_labelled); any thread.
 struct LabelledSink {
   mutable std::mutex mu;
-  data::Dataset data;  // GUARDED_BY(mu)
+  data::Dataset data;                  // GUARDED_BY(mu)
+  std::vector<LabelledResult> results;  // GUARDED_BY(mu); row i of `data` is results[i]
 };
 
 // One simulated device. Owned by its shard; touched only by the shard thread (except `installed`,

@@ -265,6 +265,7 @@ void Shard::Produce(Device& d, int64_t now_ms) {
       std::lock_guard<std::mutex> lock(labelled_->mu);
       if (labelled_->data.size() < static_cast<size_t>(options_.max_labelled)) {
         labelled_->data.Add(window, pool.y[i]);
+        labelled_->results.push_back({d.id, r.seq, pool.labels[static_cast<size_t>(pool.y[i])]});
       }
     }
   }

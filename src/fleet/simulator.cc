@@ -50,6 +50,10 @@ class Simulator::Impl {
     std::lock_guard<std::mutex> lock(labelled_.mu);
     return labelled_.data;
   }
+  std::vector<LabelledResult> LabelledResults() const {
+    std::lock_guard<std::mutex> lock(labelled_.mu);
+    return labelled_.results;
+  }
   void PollNow() {
     {
       std::lock_guard<std::mutex> lock(ota_mu_);
@@ -464,6 +468,7 @@ void Simulator::SetDrifted(bool drifted) { impl_->SetDrifted(drifted); }
 void Simulator::PollNow() { impl_->PollNow(); }
 SimulatorReport Simulator::Snapshot() const { return impl_->Snapshot(); }
 data::Dataset Simulator::LabelledWindows() const { return impl_->Labelled(); }
+std::vector<LabelledResult> Simulator::LabelledResults() const { return impl_->LabelledResults(); }
 int Simulator::DevicesOnVersion(int64_t version) const { return impl_->DevicesOnVersion(version); }
 SimulatorReport Simulator::Stop(int64_t drain_timeout_ms) { return impl_->Stop(drain_timeout_ms); }
 

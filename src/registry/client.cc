@@ -117,7 +117,36 @@ Result<std::string> MetricsFromReport(const std::string& report_json) {
   for (auto it = report.begin(); it != report.end(); ++it) {
     if (it->is_number() || it->is_string() || it->is_boolean()) metrics[it.key()] = *it;
   }
-  return metrics.dump(-1, ' ', true, json::error_handler_t::replace);
+  auto dump = [](const json& j) { return j.dump(-1, ' ', true, json::error_handler_t::replace); };
+  // What the dashboard draws, while it fits the metrics header: class names, the confusion
+  // matrix, then the per-epoch numbers (training curves).
+  const size_t budget = kMaxMetricsHeaderBytes - 500;
+  auto add_if_fits = [&](const char* key, json value) {
+    json with = metrics;
+    with[key] = std::move(value);
+    if (dump(with).size() <= budget) metrics = std::move(with);
+  };
+  if (report.contains("labels") && report["labels"].is_array()) {
+    bool strings = true;
+    for (const json& l : report["labels"]) strings = strings && l.is_string();
+    if (strings) add_if_fits("labels", report["labels"]);
+  }
+  if (report.contains("confusion_matrix") && report["confusion_matrix"].is_array()) {
+    add_if_fits("confusion_matrix", report["confusion_matrix"]);
+  }
+  if (report.contains("epochs") && report["epochs"].is_array() && !report["epochs"].empty()) {
+    json epochs = json::array();
+    for (const json& e : report["epochs"]) {
+      if (!e.is_object()) continue;
+      json numbers = json::object();
+      for (auto it = e.begin(); it != e.end(); ++it) {
+        if (it->is_number()) numbers[it.key()] = *it;
+      }
+      epochs.push_back(std::move(numbers));
+    }
+    add_if_fits("epochs", std::move(epochs));
+  }
+  return dump(metrics);
 }
 
 namespace {

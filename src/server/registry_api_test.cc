@@ -137,6 +137,39 @@ TEST_F(RegistryApiTest, ModelsAndVersionsEndpoints) {
   EXPECT_EQ(up->get_header_value("Location"), "/v1/models/vib/versions/3");
 }
 
+TEST_F(RegistryApiTest, TrainingReportKeepsConfusionMatrixAndCurvesForTheDashboard) {
+  json report = {{"val_accuracy", 0.91},
+                 {"labels", {"normal", "warning", "failure"}},
+                 {"confusion_matrix", {{50, 2, 0}, {3, 40, 1}, {0, 1, 44}}},
+                 {"options", {{"epochs", 2}}},
+                 {"epochs", {{{"epoch", 1}, {"loss", 0.9}, {"val_accuracy", 0.7}, {"note", "x"}},
+                             {{"epoch", 2}, {"loss", 0.4}, {"val_accuracy", 0.91}}}}};
+  auto metrics = registry::MetricsFromReport(report.dump());
+  ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
+  Publish("vib", TfliteModelBytes(1000, 1), *metrics);
+  auto v = Raw().Get("/v1/models/vib/versions/1", As(device_));
+  ASSERT_EQ(v->status, 200);
+  json m = json::parse(v->body)["metrics"];
+  EXPECT_EQ(m["val_accuracy"], 0.91);
+  EXPECT_EQ(m["labels"], report["labels"]);
+  EXPECT_EQ(m["confusion_matrix"], report["confusion_matrix"]);
+  ASSERT_EQ(m["epochs"].size(), 2u);
+  EXPECT_EQ(m["epochs"][1]["loss"], 0.4);
+  EXPECT_FALSE(m["epochs"][0].contains("note")) << "only each epoch's numbers are kept";
+  EXPECT_FALSE(m.contains("options")) << "other objects stay out of the manifest";
+
+  // Curves too long for the metrics header are left out; the publish still works.
+  json long_report = report;
+  long_report["epochs"] = json::array();
+  for (int e = 1; e <= 2000; ++e) long_report["epochs"].push_back({{"epoch", e}, {"loss", 1.0 / e}});
+  auto trimmed = registry::MetricsFromReport(long_report.dump());
+  ASSERT_TRUE(trimmed.ok());
+  json t = json::parse(*trimmed);
+  EXPECT_FALSE(t.contains("epochs"));
+  EXPECT_EQ(t["confusion_matrix"], report["confusion_matrix"]);
+  Publish("vib", TfliteModelBytes(1000, 2), *trimmed);
+}
+
 TEST_F(RegistryApiTest, BadInputGetsTheRightStatus) {
   Publish("vib", TfliteModelBytes(1000, 1));
   auto raw = Raw();

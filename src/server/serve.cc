@@ -47,8 +47,6 @@ Status ParseListenAddress(const std::string& text, std::string* host, int* port)
   return Status::Ok();
 }
 
-namespace {
-
 // <directory of the executable>/web when it holds index.html (the build puts the dashboard there).
 std::string DefaultWebDir() {
   char buf[4096];
@@ -58,6 +56,8 @@ std::string DefaultWebDir() {
   std::string dir = exe.substr(0, exe.rfind('/')) + "/web";
   return access((dir + "/index.html").c_str(), R_OK) == 0 ? dir : "";
 }
+
+namespace {
 
 class TokenAuthenticator final : public Authenticator {
  public:
@@ -126,6 +126,10 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::Create(ServeOptions opti
   EL_ASSIGN_OR_RETURN(s->api_, ApiServer::Create(std::move(ao)));
   s->routes_ = std::make_unique<RegistryRoutes>(s->registry_.get(), &s->metrics_, options.max_upload_bytes);
   s->api_->AddRoutes(*s->routes_);
+  if (!options.web_dir.empty()) {  // here, so every serve path (with or without the store) has the dashboard
+    Status st = s->api_->ServeStatic("/", options.web_dir);
+    if (!st.ok()) return Status::NotFound("--web " + options.web_dir + ": " + st.message());
+  }
   EL_ASSIGN_OR_RETURN(s->port_, s->api_->Listen(s->host_, s->port_));
   s->options_ = std::move(options);
   return s;
@@ -161,14 +165,10 @@ Status RunServe(ServeOptions options) {
   signal(SIGPIPE, SIG_IGN);
 
   const std::string data_dir = options.data_dir;
-  const std::string web_dir = options.web_dir.empty() ? DefaultWebDir() : options.web_dir;
+  if (options.web_dir.empty()) options.web_dir = DefaultWebDir();
+  const std::string web_dir = options.web_dir;
   EL_ASSIGN_OR_RETURN(auto server, RegistryServer::Create(std::move(options)));
-  bool dashboard = false;
-  if (!web_dir.empty()) {
-    Status st = server->api().ServeStatic("/", web_dir);
-    if (!st.ok()) return Status::NotFound("--web " + web_dir + ": " + st.message());
-    dashboard = true;
-  }
+  const bool dashboard = !web_dir.empty();
   const registry::SweepReport& sweep = server->registry().startup_sweep();
   if (sweep.temp_files_removed + sweep.orphans_removed > 0) {
     std::fprintf(stderr, "edgeloop serve: removed %d unfinished upload(s) and %d unreferenced artifact(s)\n",

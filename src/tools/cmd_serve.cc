@@ -57,6 +57,7 @@ int Serve(int argc, char** argv) {
     if (Status s = registry::ParseMetricFloor(m, &o.min_metrics); !s.ok()) return UsageError(argv[0], s);
   }
   if (!fleets.empty()) so.fleets = fleets;
+  if (o.web_dir.empty()) o.web_dir = server::DefaultWebDir();  // the dashboard, with the store's API next to it
   Status s = collector::RunServeWithStore(std::move(o), std::move(so));
   if (!s.ok()) return Fail(argv[0], s);
   return 0;

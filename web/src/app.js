@@ -5,6 +5,7 @@ import Chart from 'chart.js/auto';
 const REFRESH_MS = 5000;
 const COLORS = ['#2b6cb0', '#d69e2e', '#c53030', '#2f855a', '#6b46c1', '#dd6b20', '#319795', '#718096'];
 const state = { token: localStorage.getItem('edgeloop.token') || '', selected: null, charts: {} };
+globalThis.edgeloopCharts = state.charts;  // the browser test reads what each chart drew
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {

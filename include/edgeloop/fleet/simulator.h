@@ -72,6 +72,13 @@ struct SimulatorOptions {
   bool verbose = false;
 };
 
+// One uploaded result the simulated operators labelled (see Simulator::LabelledResults).
+struct LabelledResult {
+  std::string device_id;
+  int64_t seq = 0;
+  std::string label;  // the window's true class
+};
+
 struct VersionStats {
   int64_t version = 0;
   bool drifted = false;
@@ -127,6 +134,8 @@ class Simulator {
   SimulatorReport Snapshot() const;
   // The windows kept by max_labelled so far, with their true classes (the pool's labels).
   data::Dataset LabelledWindows() const;
+  // Which result each of those windows came from, with its true class: what an operator labels.
+  std::vector<LabelledResult> LabelledResults() const;
   // Devices whose installed model has this version.
   int DevicesOnVersion(int64_t version) const;
   // Stops producing, waits up to drain_timeout_ms for every spool to empty and for the watcher

@@ -41,9 +41,10 @@ struct PublishOptions {
   std::optional<double> share;      // canary share
 };
 
-// The scalar top-level fields (numbers, strings, booleans) of a training or evaluation report,
-// as the metrics object of a manifest: arrays and objects (curves, confusion matrices) are left
-// out to keep manifests small. Errors: InvalidArgument for text that is not a JSON object.
+// The metrics object of a manifest from a training or evaluation report: its scalar top-level
+// fields (numbers, strings, booleans), then, while the whole stays under the metrics header's
+// limit, `labels`, `confusion_matrix` and `epochs` (each epoch's numbers only: the training
+// curves) for the dashboard. Errors: InvalidArgument for text that is not a JSON object.
 Result<std::string> MetricsFromReport(const std::string& report_json);
 
 struct WhoAmI {

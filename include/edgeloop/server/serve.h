@@ -93,6 +93,10 @@ class RegistryServer {
 // finish). Logs the address and the startup sweep to stderr.
 Status RunServe(ServeOptions options);
 
+// <directory of the executable>/web when it holds index.html (where the build puts the dashboard),
+// else "". What `edgeloop serve` uses when --web is not given.
+std::string DefaultWebDir();
+
 }  // namespace edgeloop::server
 
 #endif  // EDGELOOP_SERVER_SERVE_H_
