@@ -7,8 +7,12 @@
 // phase: the collector runs while publishers send as fast as they can, with the publish time as the
 // result's timestamp, for the device-to-row latency (p50/p99 of commit time - timestamp).
 // Prints one JSON object.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -32,6 +36,58 @@ int64_t NowMs() {
 double Secs(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
 }
+
+// CPU seconds (user + system) used so far by this process, and by the broker (--broker-pid; 0 when
+// not given or unreadable). On a shared, loaded machine wall-clock rates move with the neighbours;
+// CPU time per message is what the code costs.
+double SelfCpu(bool system_only = false) {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  double sys = static_cast<double>(u.ru_stime.tv_sec) + static_cast<double>(u.ru_stime.tv_usec) / 1e6;
+  if (system_only) return sys;
+  return sys + static_cast<double>(u.ru_utime.tv_sec) + static_cast<double>(u.ru_utime.tv_usec) / 1e6;
+}
+int64_t g_broker_pid = 0;
+double BrokerCpu() {
+  if (g_broker_pid <= 0) return 0;
+  std::ifstream f("/proc/" + std::to_string(g_broker_pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return 0;
+  size_t p = line.rfind(')');  // the command name may hold spaces
+  if (p == std::string::npos) return 0;
+  // Fields after ")": state(3) ... utime(14) stime(15), counted from 1 over the whole line.
+  std::vector<std::string> fields;
+  size_t i = p + 2;
+  while (i < line.size() && fields.size() < 13) {
+    size_t j = line.find(' ', i);
+    if (j == std::string::npos) j = line.size();
+    fields.push_back(line.substr(i, j - i));
+    i = j + 1;
+  }
+  if (fields.size() < 13) return 0;
+  return static_cast<double>(std::stoll(fields[11]) + std::stoll(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Wall seconds and CPU seconds (this process, the broker) over one phase.
+struct Phase {
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  double self0 = SelfCpu(), sys0 = SelfCpu(true), broker0 = BrokerCpu();
+  double wall = 0, self = 0, sys = 0, broker = 0;
+  void End() {
+    wall = Secs(t0);
+    self = SelfCpu() - self0;
+    sys = SelfCpu(true) - sys0;
+    broker = BrokerCpu() - broker0;
+  }
+  // "..., "sink_cpu_us": per message, "broker_cpu_us": per message, "broker_cpu_pct": %, "wall_s": s"
+  std::string Json(const char* prefix, int64_t n) const {
+    char buf[320];
+    std::snprintf(buf, sizeof(buf), "\"%swall_s\":%.3f,\"%ssys_cpu_us\":%.2f,\"%scpu_us\":%.2f,\"%sbroker_cpu_us\":%.2f,\"%sbroker_cpu_pct\":%.1f",
+                  prefix, wall, prefix, sys / static_cast<double>(n) * 1e6, prefix, self / static_cast<double>(n) * 1e6, prefix, broker / static_cast<double>(n) * 1e6,
+                  prefix, wall > 0 ? broker / wall * 100 : 0.0);
+    return buf;
+  }
+};
 
 std::string Payload(const std::string& dev, int64_t seq, int64_t ts) {
   mqtt::ResultMessage m;
@@ -81,7 +137,7 @@ void PublishAll(const std::string& url, int devices, int64_t total, int conns, i
   for (auto& t : threads) t.join();
 }
 
-double BareDrain(const std::string& url, int devices, int64_t total, int conns) {
+double BareDrain(const std::string& url, int devices, int64_t total, int conns, Phase* phase) {
   std::atomic<int64_t> got{0};
   auto make = [&](std::atomic<int64_t>* counter) {
     mqtt::ClientOptions o;
@@ -104,12 +160,12 @@ double BareDrain(const std::string& url, int devices, int64_t total, int conns) 
   }
   PublishAll(url, devices, total, conns, 0, false);
   auto c = make(&got);
-  auto t0 = std::chrono::steady_clock::now();
+  *phase = Phase();
   (void)c->Connect();
   while (got.load() < total) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  double s = Secs(t0);
+  phase->End();
   (void)c->Disconnect(1000);
-  return static_cast<double>(total) / s;
+  return static_cast<double>(total) / phase->wall;
 }
 
 struct CollectorRun {
@@ -117,6 +173,7 @@ struct CollectorRun {
   double live_per_s = 0;
   double p50_ms = 0, p99_ms = 0;
   int64_t stored = 0, duplicates = 0;
+  Phase drain, live;
 };
 
 CollectorRun CollectorDrain(const std::string& url, const std::string& db, const std::string& journal, int devices,
@@ -142,16 +199,18 @@ CollectorRun CollectorDrain(const std::string& url, const std::string& db, const
   int64_t base = store->CountResults("").value();
   PublishAll(url, devices, total, conns, 1000000, false);
   auto c = std::move(collector::Collector::Create(o, store.get())).value();
-  auto t0 = std::chrono::steady_clock::now();
+  out.drain = Phase();
   (void)c->Start();
   while (c->stored() + c->duplicates() < total) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  out.drain_per_s = static_cast<double>(total) / Secs(t0);
+  out.drain.End();
+  out.drain_per_s = static_cast<double>(total) / out.drain.wall;
   // Live: publishers and collector at once; latency from the publish timestamp to the commit.
   int64_t before = c->stored();
-  auto t1 = std::chrono::steady_clock::now();
+  out.live = Phase();
   PublishAll(url, devices, live_total, conns, 2000000, true);
   while (c->stored() - before < live_total) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  out.live_per_s = static_cast<double>(live_total) / Secs(t1);
+  out.live.End();
+  out.live_per_s = static_cast<double>(live_total) / out.live.wall;
   out.stored = store->CountResults("").value() - base;
   out.duplicates = c->duplicates();
   c->Stop();
@@ -184,23 +243,26 @@ int main(int argc, char** argv) {
   flags.Int("--live", &live, "results in the live (latency) phase");
   flags.Int("--publishers", &conns, "publisher connections");
   flags.Int("--batch", &batch, "collector batch size");
+  flags.Int("--broker-pid", &g_broker_pid, "the broker's pid, to report its CPU time per message (Linux /proc)");
   if (Status s = flags.Parse(argc, argv); !s.ok() || flags.help_requested()) {
     std::fprintf(stderr, "%s\n", flags.Help().c_str());
     return flags.help_requested() ? 0 : 2;
   }
-  double bare = BareDrain(url, static_cast<int>(devices), total, static_cast<int>(conns));
+  Phase bare_phase;
+  double bare = BareDrain(url, static_cast<int>(devices), total, static_cast<int>(conns), &bare_phase);
   CollectorRun sq = CollectorDrain(url, sqlite_path, journal_dir + "/sqlite", static_cast<int>(devices), total,
                                    static_cast<int>(conns), live, static_cast<int>(batch));
-  std::printf("{\"devices\":%lld,\"messages\":%lld,\"bare_per_s\":%.0f,"
-              "\"sqlite\":{\"drain_per_s\":%.0f,\"live_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"stored\":%lld,\"duplicates\":%lld}",
-              static_cast<long long>(devices), static_cast<long long>(total), bare, sq.drain_per_s, sq.live_per_s, sq.p50_ms,
-              sq.p99_ms, static_cast<long long>(sq.stored), static_cast<long long>(sq.duplicates));
+  std::printf("{\"devices\":%lld,\"messages\":%lld,\"bare_per_s\":%.0f,\"bare\":{%s},"
+              "\"sqlite\":{\"drain_per_s\":%.0f,\"live_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"stored\":%lld,\"duplicates\":%lld,%s}",
+              static_cast<long long>(devices), static_cast<long long>(total), bare, bare_phase.Json("", total).c_str(),
+              sq.drain_per_s, sq.live_per_s, sq.p50_ms, sq.p99_ms, static_cast<long long>(sq.stored),
+              static_cast<long long>(sq.duplicates), sq.drain.Json("", total).c_str());
   if (!pg_url.empty()) {
     CollectorRun pg = CollectorDrain(url, pg_url, journal_dir + "/pg", static_cast<int>(devices), total,
                                      static_cast<int>(conns), live, static_cast<int>(batch));
-    std::printf(",\"postgresql\":{\"drain_per_s\":%.0f,\"live_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"stored\":%lld,\"duplicates\":%lld}",
+    std::printf(",\"postgresql\":{\"drain_per_s\":%.0f,\"live_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"stored\":%lld,\"duplicates\":%lld,%s}",
                 pg.drain_per_s, pg.live_per_s, pg.p50_ms, pg.p99_ms, static_cast<long long>(pg.stored),
-                static_cast<long long>(pg.duplicates));
+                static_cast<long long>(pg.duplicates), pg.drain.Json("", total).c_str());
   }
   std::printf("}\n");
   return 0;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "edgeloop/mqtt/client.h"
 #include "edgeloop/mqtt/messages.h"
 #include "fleet/memory_spool.h"
+#include "fleet/wire_client.h"
 
 namespace edgeloop::fleet {
 
@@ -80,7 +82,7 @@ class Shard {
   ~Shard();
   void AddDevice(int index, const std::string& id);
   Status Connect();
-  bool connected() const { return client_ && client_->connected(); }
+  bool connected() const { return connected_.load(); }
   void Start(int64_t start_us);
   // Stops producing; the thread keeps pumping until Join.
   void StopProducing() { producing_.store(false); Wake(); }
@@ -95,10 +97,17 @@ class Shard {
 
  private:
   struct Route {
-    int device;  // index in devices_
-    uint64_t tag;
+    int device = -1;  // index in devices_; -1 = not routed (a status message)
+    uint64_t tag = 0;
   };
   class Sink;
+  // True when connected and fewer than `window_` publishes await their PUBACK. Loop thread.
+  bool WindowOpen() const;
+  // wire_->Publish (QoS 1), counted in inflight_ and routed by packet id until its PUBACK.
+  Status PublishCounted(const std::string& topic, std::string_view payload, bool retained, Route route);
+  void TryConnect(int64_t now_ms);
+  void LinkLost();
+  int64_t HandleAcks(const std::vector<WireAck>& acks, int64_t now_ms);
   void Wake();
   void Loop();
   void Produce(Device& d, int64_t now_ms);
@@ -113,25 +122,28 @@ class Shard {
   LabelledSink* labelled_;        // must outlive the shard
   std::vector<std::unique_ptr<Device>> devices_;
   std::unordered_map<int, int> local_index_;  // fleet index -> devices_ index
-  std::unique_ptr<mqtt::Client> client_;
   std::map<int64_t, std::unique_ptr<agent::Model>> models_;  // loop thread: version -> loaded model
   std::vector<float> scores_;
   std::thread thread_;
   std::atomic<bool> producing_{true};
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> depth_{0};
+  std::atomic<bool> connected_{false};
+  int wake_fd_ = -1;  // eventfd: Wake() makes the loop's poll return
   int64_t start_us_ = 0;
   size_t cursor_ = 0;
+  size_t pump_start_ = 0;  // where the next pump round starts (fair use of the window)
+
+  // The connection; the loop thread's (Connect before Start, Join after the loop ended).
+  std::unique_ptr<WireClient> wire_;
+  std::vector<Route> routes_;  // by packet id
+  int inflight_ = 0;           // publishes written or buffered and not yet acknowledged
+  int window_ = 1;             // min(options_.max_inflight, the broker's Receive Maximum)
+  int64_t next_connect_ms_ = 0;
+  int64_t backoff_ms_ = 0;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool wake_ = false;                                   // GUARDED_BY(mu_)
-  std::vector<mqtt::PublishCompletion> completions_;    // GUARDED_BY(mu_)
-  int link_events_ = 0;                                 // GUARDED_BY(mu_): connects since last loop
-  bool link_lost_ = false;                              // GUARDED_BY(mu_)
   std::vector<std::pair<std::shared_ptr<const ModelRelease>, std::vector<int>>> installs_;  // GUARDED_BY(mu_)
-  std::unordered_map<uint64_t, Route> routes_;          // GUARDED_BY(mu_)
-  uint64_t next_route_ = 1;                             // GUARDED_BY(mu_)
   ShardCounters counters_;                              // GUARDED_BY(mu_)
   std::vector<std::string> errors_;                     // GUARDED_BY(mu_)
 };
@@ -140,6 +152,7 @@ class Shard {
 class Watcher {
  public:
   Watcher(const SimulatorOptions& options, const std::vector<std::string>& ids);
+  ~Watcher();
   Status Connect(std::function<void(mqtt::Message)> on_other);
   void Disconnect();
   void Fill(SimulatorReport* r) const;
@@ -148,7 +161,8 @@ class Watcher {
   int64_t distinct() const;
 
  private:
-  void OnMessage(mqtt::Message m);
+  void OnMessage(mqtt::Message m);  // on the watcher's thread
+  void Drain();                      // the watcher's thread: parses what Paho handed over
   struct PerDevice {
     std::vector<uint8_t> seen;  // by seq
     std::map<int64_t, bool> versions;  // versions seen
@@ -159,6 +173,14 @@ class Watcher {
   // Manifest pushes on their own connection, so they never wait behind a backlog of results.
   std::unique_ptr<mqtt::Client> ota_client_;
   std::function<void(mqtt::Message)> on_other_;
+  // Paho delivers every client's messages and PUBACKs on one receive thread for the whole
+  // process: the watcher's callback only queues, so parsing 10k results/s never delays the
+  // devices' PUBACKs.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<mqtt::Message> queue_;  // GUARDED_BY(queue_mu_)
+  bool queue_stop_ = false;           // GUARDED_BY(queue_mu_)
+  std::thread drain_thread_;
   mutable std::mutex mu_;
   std::vector<PerDevice> devices_;                 // GUARDED_BY(mu_)
   std::vector<float> latencies_ms_;                // GUARDED_BY(mu_)

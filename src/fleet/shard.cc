@@ -2,9 +2,15 @@
 // loop ticks each device at rate_hz (staggered evenly over the period), classifies a window,
 // stores the result in the device's spool and hands it to the device's Publisher, exactly as the
 // agent's loop does; PUBACKs come back through the shared connection and are routed to the
-// device whose Publisher sent the message.
+// device whose Publisher sent the message. The connection is the shard's own WireClient, serviced
+// by this same loop: everything a round produced goes out in one write, PUBACKs come in bulk.
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "fleet/internal.h"
 
@@ -22,26 +28,17 @@ int64_t WallMs() {
 
 }  // namespace
 
-// A device's view of the shared connection: remembers which device sent what, so the completion
-// goes back to that device's Publisher.
+// A device's view of the shared connection: remembers which device sent what, so the PUBACK
+// goes back to that device's Publisher. Used on the loop thread only.
 class Shard::Sink final : public agent::MessageSink {
  public:
   Sink(Shard* shard, int device) : shard_(shard), device_(device) {}
-  bool connected() const override { return shard_->client_ && shard_->client_->connected(); }
+  // False also while the connection's window is full: the device's Publisher then leaves the
+  // message in its spool and the loop pumps it when a PUBACK frees a slot.
+  bool connected() const override { return shard_->WindowOpen(); }
   Status Publish(const std::string& topic, const std::string& payload, uint64_t tag) override {
-    uint64_t route;
-    {
-      std::lock_guard<std::mutex> lock(shard_->mu_);
-      route = shard_->next_route_++;
-      shard_->routes_[route] = Route{device_, tag};
-    }
-    auto token = shard_->client_->Publish(topic, payload, 1, false, route);
-    if (!token.ok()) {
-      std::lock_guard<std::mutex> lock(shard_->mu_);
-      shard_->routes_.erase(route);
-      return token.status();
-    }
-    return Status::Ok();
+    if (!shard_->WindowOpen()) return Status::Unavailable("fleet: connection window full");
+    return shard_->PublishCounted(topic, payload, false, Route{device_, tag});
   }
 
  private:
@@ -49,15 +46,29 @@ class Shard::Sink final : public agent::MessageSink {
   int device_;
 };
 
+bool Shard::WindowOpen() const {
+  return wire_ && wire_->connected() && inflight_ < window_;
+}
+
+Status Shard::PublishCounted(const std::string& topic, std::string_view payload, bool retained, Route route) {
+  EL_ASSIGN_OR_RETURN(uint16_t id, wire_->Publish(topic, payload, retained));
+  routes_[id] = route;
+  ++inflight_;
+  return Status::Ok();
+}
+
 Shard::Shard(int index, const SimulatorOptions& options, const WindowPool* pool, const std::atomic<bool>* drifted,
              LabelledSink* labelled)
-    : index_(index), options_(options), pool_(pool), drifted_(drifted), labelled_(labelled) {}
+    : index_(index), options_(options), pool_(pool), drifted_(drifted), labelled_(labelled), routes_(65536) {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
 
 Shard::~Shard() {
   stop_.store(true);
   Wake();
   if (thread_.joinable()) thread_.join();
-  client_.reset();  // no callback runs after this
+  wire_.reset();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void Shard::AddDevice(int index, const std::string& id) {
@@ -81,47 +92,52 @@ void Shard::AddDevice(int index, const std::string& id) {
 }
 
 Status Shard::Connect() {
-  mqtt::ClientOptions co;
-  co.server_uri = options_.mqtt_url;
-  co.client_id = options_.fleet + "-" + options_.device_prefix + "shard-" + std::to_string(index_);
-  co.clean_start = true;  // the devices' spools hold what is unacknowledged, not the broker
-  co.max_inflight = options_.max_inflight;  // Paho and our wrapper scan in-flight lists per message: keep them short
-  co.min_retry_ms = 200;
-  co.max_retry_ms = 2000;
-  mqtt::ClientCallbacks cb;
-  cb.on_connected = [this](bool) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++link_events_;
-    }
-    Wake();
-  };
-  cb.on_connection_lost = [this](const std::string&) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      link_lost_ = true;
-    }
-    Wake();
-  };
-  cb.on_publish_complete = [this](const mqtt::PublishCompletion& c) {
-    bool notify;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      notify = completions_.empty();
-      completions_.push_back(c);
-    }
-    if (notify) Wake();
-  };
-  EL_ASSIGN_OR_RETURN(client_, mqtt::Client::Create(co, cb));
-  return client_->Connect();
+  std::string host;
+  int port = 0;
+  EL_RETURN_IF_ERROR(WireClient::ParseUrl(options_.mqtt_url, &host, &port));
+  if (wake_fd_ < 0) return Status::IOError("fleet: eventfd failed");
+  wire_ = std::make_unique<WireClient>(host, port,
+                                       options_.fleet + "-" + options_.device_prefix + "shard-" + std::to_string(index_),
+                                       30);
+  // The first attempt here, so that Start begins with connected shards; the loop retries.
+  TryConnect(NowUs() / 1000);
+  return Status::Ok();
+}
+
+// On the loop thread (or before it starts). A fresh connection (clean start: the devices' spools
+// hold what is unacknowledged, not the broker) and every device resends from its spool.
+void Shard::TryConnect(int64_t now_ms) {
+  if (wire_->connected() || now_ms < next_connect_ms_) return;
+  Status st = wire_->Connect(2000);
+  if (!st.ok()) {
+    backoff_ms_ = backoff_ms_ == 0 ? 200 : std::min<int64_t>(backoff_ms_ * 2, 2000);
+    next_connect_ms_ = NowUs() / 1000 + backoff_ms_;
+    if (options_.verbose) std::fprintf(stderr, "fleet: shard %d: %s; retrying in %lld ms\n", index_, st.message().c_str(),
+                                       static_cast<long long>(backoff_ms_));
+    return;
+  }
+  backoff_ms_ = 0;
+  window_ = std::max(1, std::min(options_.max_inflight, wire_->receive_maximum()));
+  inflight_ = 0;
+  connected_.store(true);
+  const int64_t wall = WallMs();
+  for (auto& d : devices_) {
+    d->publisher->OnConnected(wall);
+    d->pump_due = true;
+  }
+  for (auto& d : devices_) PublishStatus(*d, true);
+}
+
+void Shard::LinkLost() {
+  connected_.store(false);
+  inflight_ = 0;
+  for (auto& d : devices_) d->publisher->OnDisconnected();
+  next_connect_ms_ = NowUs() / 1000;  // the first retry at once, then with backoff
 }
 
 void Shard::Wake() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    wake_ = true;
-  }
-  cv_.notify_one();
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
 }
 
 void Shard::Start(int64_t start_us) {
@@ -190,7 +206,7 @@ void Shard::ApplyInstalls() {
       d.model = model;
       d.model_ref = mqtt::ModelRef{release->name, release->version};
       d.installed.store(release->version);
-      if (client_ && client_->connected()) PublishStatus(d, true);
+      if (wire_ && wire_->connected()) PublishStatus(d, true);
     }
   }
 }
@@ -208,7 +224,8 @@ void Shard::PublishStatus(Device& d, bool online) {
   s.spool_bytes = d.spool->stats().bytes;
   s.dropped = d.spool->stats().dropped;
   s.sent = d.publisher->sent();
-  (void)client_->Publish(d.status_topic, mqtt::StatusToJson(s), 1, true, 0);  // tag 0: not routed
+  // Not held back by the window (connects, installs and the goodbye are rare); not routed.
+  (void)PublishCounted(d.status_topic, mqtt::StatusToJson(s), true, Route{-1, 0});
 }
 
 void Shard::Produce(Device& d, int64_t now_ms) {
@@ -308,53 +325,35 @@ void Shard::Produce(Device& d, int64_t now_ms) {
   if (correct) ++acc.second;
 }
 
+// Acknowledgements from the broker back to the devices that sent the messages.
+int64_t Shard::HandleAcks(const std::vector<WireAck>& acks, int64_t now_ms) {
+  int64_t acked = 0;
+  for (const WireAck& a : acks) {
+    if (inflight_ > 0) --inflight_;
+    const Route r = routes_[a.packet_id];
+    if (r.device < 0) continue;  // a status message
+    Device& d = *devices_[static_cast<size_t>(r.device)];
+    Status st = a.reason >= 0x80 ? Status::PermissionDenied("publish refused by the broker (reason code " +
+                                                            std::to_string(a.reason) + ")")
+                                 : Status::Ok();
+    d.publisher->OnComplete(r.tag, st, now_ms);
+    if (st.ok()) ++acked;
+    d.pump_due = true;
+  }
+  return acked;
+}
+
 void Shard::Loop() {
   const int64_t period_us = static_cast<int64_t>(1e6 / options_.rate_hz);
-  std::vector<mqtt::PublishCompletion> completions;
-  std::vector<std::pair<int, uint64_t>> routed;
+  std::vector<WireAck> acks;
   while (!stop_.load()) {
-    int link_events = 0;
-    bool lost = false;
-    bool have_installs = false;
+    bool have_installs;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      completions.swap(completions_);
-      link_events = link_events_;
-      link_events_ = 0;
-      lost = link_lost_;
-      link_lost_ = false;
       have_installs = !installs_.empty();
-      wake_ = false;
-      routed.clear();
-      for (const auto& c : completions) {
-        auto it = routes_.find(c.tag);
-        if (it == routes_.end()) {
-          routed.emplace_back(-1, 0);
-          continue;
-        }
-        routed.emplace_back(it->second.device, it->second.tag);
-        routes_.erase(it);
-      }
     }
     int64_t now_ms = WallMs();
-    if (lost) {
-      for (auto& d : devices_) d->publisher->OnDisconnected();
-    }
-    if (link_events > 0) {
-      for (auto& d : devices_) {
-        d->publisher->OnConnected(now_ms);
-        PublishStatus(*d, true);
-      }
-    }
-    int64_t acked = 0;
-    for (size_t k = 0; k < completions.size(); ++k) {
-      if (routed[k].first < 0) continue;
-      Device& d = *devices_[static_cast<size_t>(routed[k].first)];
-      d.publisher->OnComplete(routed[k].second, completions[k].status, now_ms);
-      if (completions[k].status.ok()) ++acked;
-      d.pump_due = true;
-    }
-    completions.clear();
+    TryConnect(NowUs() / 1000);
     if (have_installs) ApplyInstalls();
 
     int64_t now_us = NowUs();
@@ -373,13 +372,36 @@ void Shard::Loop() {
         cursor_ = (cursor_ + 1) % devices_.size();
       }
     }
+
+    // Send, read PUBACKs, and pump again while they free the window: the devices that produced
+    // or were acknowledged, and those holding messages back; one further each round so that no
+    // device always gets the window first.
+    int64_t acked = 0;
     int64_t depth = 0;
-    for (auto& d : devices_) {
-      if (d->pump_due) {
-        (void)d->publisher->Pump(now_ms);
-        d->pump_due = false;
+    const size_t n = devices_.size();
+    for (int round = 0; round < 4; ++round) {
+      bool freed = false;
+      if (wire_->connected()) {
+        acks.clear();
+        Status st = wire_->Service(&acks, NowUs() / 1000);
+        if (!st.ok()) {
+          LinkLost();
+        } else {
+          acked += HandleAcks(acks, now_ms);
+          freed = !acks.empty();
+        }
       }
-      depth += d->publisher->depth();
+      depth = 0;
+      if (n > 0) pump_start_ = (pump_start_ + 1) % n;
+      for (size_t k = 0; k < n; ++k) {
+        Device& d = *devices_[(pump_start_ + k) % n];
+        if (d.pump_due || (freed && d.publisher->waiting())) {
+          (void)d.publisher->Pump(now_ms);
+          d.pump_due = false;
+        }
+        depth += d.publisher->depth();
+      }
+      if (!wire_->connected() || !wire_->want_write()) break;
     }
     depth_.store(depth);
     if (acked) {
@@ -387,13 +409,19 @@ void Shard::Loop() {
       counters_.acked += acked;
     }
 
-    // Sleep until the next tick, a completion or an install; at most 100 ms (retries, flushes).
+    // Sleep until the next tick, a PUBACK, a wake-up (install, stop) or writable buffer space; at
+    // most 100 ms (retries, flushes, keep-alive, reconnects).
     int64_t wait_us = 100000;
     if (producing_.load() && !devices_.empty()) wait_us = std::min(wait_us, devices_[cursor_]->next_tick_us - NowUs());
     if (depth > 0) wait_us = std::min<int64_t>(wait_us, 50000);  // pump retries of refused/unsent messages
-    if (wait_us > 0) {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::microseconds(wait_us), [this] { return wake_ || stop_.load(); });
+    if (!wire_->connected()) wait_us = std::min<int64_t>(wait_us, std::max<int64_t>(1000, (next_connect_ms_ - NowUs() / 1000) * 1000));
+    if (wait_us > 0 && !stop_.load()) {
+      pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {wire_->fd(), static_cast<short>(POLLIN | (wire_->want_write() ? POLLOUT : 0)), 0}};
+      const int nfds = wire_->connected() ? 2 : 1;
+      if (::poll(fds, static_cast<nfds_t>(nfds), static_cast<int>((wait_us + 999) / 1000)) > 0 && (fds[0].revents & POLLIN)) {
+        uint64_t v;
+        (void)!::read(wake_fd_, &v, sizeof(v));
+      }
     }
     if (depth > 0 && wait_us >= 50000) {
       for (auto& d : devices_) d->pump_due = d->publisher->depth() > 0;
@@ -408,10 +436,11 @@ void Shard::Join(int64_t drain_timeout_ms) {
   stop_.store(true);
   Wake();
   if (thread_.joinable()) thread_.join();
-  if (client_ && client_->connected()) {
+  // The loop has ended: this thread owns the connection now.
+  if (wire_ && wire_->connected()) {
     for (auto& d : devices_) PublishStatus(*d, false);
+    wire_->Disconnect();  // writes what is buffered, then DISCONNECT
   }
-  if (client_) (void)client_->Disconnect(3000);
 }
 
 ShardCounters Shard::Counters() const {

@@ -120,6 +120,11 @@ Status Simulator::Impl::Init() {
   if (o.devices < 1) return Status::InvalidArgument("--devices must be at least 1");
   if (!(o.rate_hz > 0) || o.rate_hz > 1000) return Status::InvalidArgument("--rate must be in (0, 1000] Hz");
   if (o.mqtt_url.empty()) return Status::InvalidArgument("--mqtt URL is required (tcp://host:port)");
+  {
+    std::string host;
+    int port = 0;
+    EL_RETURN_IF_ERROR(WireClient::ParseUrl(o.mqtt_url, &host, &port));
+  }
   EL_RETURN_IF_ERROR(mqtt::ValidateName("fleet", o.fleet));
   EL_RETURN_IF_ERROR(mqtt::ValidateName("model", o.model));
   if (!o.registry_url.empty() && o.public_key.empty()) {

@@ -21,8 +21,25 @@ Watcher::Watcher(const SimulatorOptions& options, const std::vector<std::string>
   for (size_t i = 0; i < ids.size(); ++i) index_[ids[i]] = static_cast<int>(i);
 }
 
+Watcher::~Watcher() { Disconnect(); }
+
+void Watcher::Drain() {
+  std::vector<mqtt::Message> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return !queue_.empty() || queue_stop_; });
+      if (queue_.empty()) return;  // stopping and nothing left
+      batch.swap(queue_);
+    }
+    for (auto& m : batch) OnMessage(std::move(m));
+    batch.clear();
+  }
+}
+
 Status Watcher::Connect(std::function<void(mqtt::Message)> on_other) {
   on_other_ = std::move(on_other);
+  if (!drain_thread_.joinable()) drain_thread_ = std::thread([this] { Drain(); });
   mqtt::ClientOptions co;
   co.server_uri = options_.mqtt_url;
   co.client_id = options_.fleet + "-" + options_.device_prefix + "watcher-" + std::to_string(WallMs());
@@ -31,7 +48,15 @@ Status Watcher::Connect(std::function<void(mqtt::Message)> on_other) {
   co.min_retry_ms = 200;
   co.max_retry_ms = 2000;
   mqtt::ClientCallbacks cb;
-  cb.on_message = [this](mqtt::Message m) { OnMessage(std::move(m)); };
+  cb.on_message = [this](mqtt::Message m) {
+    bool notify;
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      notify = queue_.empty();
+      queue_.push_back(std::move(m));
+    }
+    if (notify) queue_cv_.notify_one();
+  };
   EL_ASSIGN_OR_RETURN(client_, mqtt::Client::Create(co, cb));
   if (options_.watch_results) EL_RETURN_IF_ERROR(client_->Subscribe(mqtt::ResultsTopic(options_.fleet, "+"), 1));
   EL_RETURN_IF_ERROR(client_->Connect());
@@ -56,7 +81,13 @@ void Watcher::Disconnect() {
   if (ota_client_) (void)ota_client_->Disconnect(1000);
   ota_client_.reset();
   if (client_) (void)client_->Disconnect(2000);
-  client_.reset();
+  client_.reset();  // no callback runs after this: what was queued is all there is
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    queue_stop_ = true;
+  }
+  queue_cv_.notify_all();
+  if (drain_thread_.joinable()) drain_thread_.join();
 }
 
 void Watcher::OnMessage(mqtt::Message m) {

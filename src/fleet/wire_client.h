@@ -1,0 +1,81 @@
+// A minimal MQTT 5 publisher for one shard of the fleet simulator, driven by the shard's own loop
+// thread (no threads of its own): QoS 1 PUBLISH packets are appended to an output buffer and
+// written together (one write(2) for everything a loop round produced), PUBACKs are read in bulk
+// (one read(2) for hundreds of them). It exists because Paho's MQTTAsync serialises every client
+// of a process through one send and one receive thread, with a per-message cost that grows with
+// the queue (see src/fleet/README.md for the numbers): 1,000 devices at 10 Hz did not fit.
+//
+// Scope: tcp:// (and mqtt://) only, clean start, no session, no will, no incoming PUBLISH; the
+// CONNACK's Receive Maximum caps the window. What a device guarantees (store and forward, resend
+// on reconnect) stays in the agent's Publisher above this, exactly as with mqtt::Client.
+//
+// Thread-safety: none; one shard thread owns it.
+#ifndef EDGELOOP_FLEET_WIRE_CLIENT_H_
+#define EDGELOOP_FLEET_WIRE_CLIENT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgeloop/common/status.h"
+
+namespace edgeloop::fleet {
+
+struct WireAck {
+  uint16_t packet_id = 0;
+  int reason = 0;  // MQTT 5 PUBACK reason code; >= 0x80 = refused
+};
+
+class WireClient {
+ public:
+  // Parses "tcp://host:port" or "mqtt://host:port" (port defaults to 1883). Errors name the URL.
+  static Status ParseUrl(const std::string& url, std::string* host, int* port);
+
+  WireClient(std::string host, int port, std::string client_id, int keep_alive_s);
+  ~WireClient();
+  WireClient(const WireClient&) = delete;
+  WireClient& operator=(const WireClient&) = delete;
+
+  // TCP connect, CONNECT (MQTT 5, clean start), wait for CONNACK; blocks up to timeout_ms. On
+  // success the socket is non-blocking and `receive_maximum()` holds the broker's limit.
+  Status Connect(int timeout_ms);
+  // Sends DISCONNECT (best effort) and closes.
+  void Disconnect();
+  bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  int receive_maximum() const { return receive_maximum_; }
+  const std::string& last_error() const { return last_error_; }
+
+  // Appends a QoS 1 PUBLISH; returns its packet id (never 0). Unavailable when not connected or
+  // when every packet id is in flight. The bytes go out with the next Service().
+  Result<uint16_t> Publish(std::string_view topic, std::string_view payload, bool retained);
+  bool want_write() const { return out_off_ < out_.size(); }
+
+  // Writes what is buffered, reads what arrived (PUBACKs are appended to `acks`), sends PINGREQ
+  // when the link was idle for half the keep-alive. An I/O or protocol error closes the
+  // connection and returns the reason (then every packet id in flight is lost with it).
+  Status Service(std::vector<WireAck>* acks, int64_t now_ms);
+
+ private:
+  void Close(const std::string& why);
+  Status WriteSome(int64_t now_ms);
+
+  std::string host_;
+  int port_;
+  std::string client_id_;
+  int keep_alive_s_;
+  int fd_ = -1;
+  int receive_maximum_ = 65535;
+  std::string out_;      // encoded packets not yet written
+  size_t out_off_ = 0;   // bytes of out_ already written
+  std::string in_;       // bytes read and not yet parsed
+  std::vector<uint8_t> in_use_;  // by packet id: 1 while in flight
+  uint16_t next_id_ = 0;
+  int64_t last_write_ms_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace edgeloop::fleet
+
+#endif  // EDGELOOP_FLEET_WIRE_CLIENT_H_
