@@ -148,7 +148,9 @@ class Shard {
   std::vector<std::string> errors_;                     // GUARDED_BY(mu_)
 };
 
-// Subscribes to every device's results and counts them.
+// Subscribes to every device's results and counts them: its own WireClient (persistent session,
+// so a reconnect loses nothing queued for it) and thread, parsing as the messages come in. The
+// OTA pushes (retained manifests, rare) come through a Paho client.
 class Watcher {
  public:
   Watcher(const SimulatorOptions& options, const std::vector<std::string>& ids);
@@ -161,26 +163,21 @@ class Watcher {
   int64_t distinct() const;
 
  private:
-  void OnMessage(mqtt::Message m);  // on the watcher's thread
-  void Drain();                      // the watcher's thread: parses what Paho handed over
+  void Loop();  // the watcher's thread: (re)connects, subscribes, reads, parses
+  bool ConnectAndSubscribe(int timeout_ms);
+  void OnMessage(const std::string& topic, const std::string& payload);
   struct PerDevice {
     std::vector<uint8_t> seen;  // by seq
     std::map<int64_t, bool> versions;  // versions seen
   };
   const SimulatorOptions& options_;
   std::unordered_map<std::string, int> index_;
-  std::unique_ptr<mqtt::Client> client_;
+  std::unique_ptr<WireClient> wire_;  // the watcher's thread (Connect before it starts)
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
   // Manifest pushes on their own connection, so they never wait behind a backlog of results.
   std::unique_ptr<mqtt::Client> ota_client_;
   std::function<void(mqtt::Message)> on_other_;
-  // Paho delivers every client's messages and PUBACKs on one receive thread for the whole
-  // process: the watcher's callback only queues, so parsing 10k results/s never delays the
-  // devices' PUBACKs.
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::vector<mqtt::Message> queue_;  // GUARDED_BY(queue_mu_)
-  bool queue_stop_ = false;           // GUARDED_BY(queue_mu_)
-  std::thread drain_thread_;
   mutable std::mutex mu_;
   std::vector<PerDevice> devices_;                 // GUARDED_BY(mu_)
   std::vector<float> latencies_ms_;                // GUARDED_BY(mu_)

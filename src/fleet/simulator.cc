@@ -3,6 +3,8 @@
 // hands verified releases to the shards).
 #include "edgeloop/fleet/simulator.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +29,12 @@ int64_t WallMs() {
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 }  // namespace
@@ -96,6 +104,7 @@ class Simulator::Impl {
   std::unique_ptr<Watcher> watcher_;
   std::unique_ptr<registry::RegistryClient> registry_;
   int64_t start_us_ = 0;
+  double start_cpu_ = 0;
   std::string local_model_;
 
   // OTA thread state.
@@ -226,6 +235,7 @@ Status Simulator::Impl::Start() {
     for (auto& s : shards_) s->InstallLocal(local_model_);
   }
   start_us_ = NowUs();
+  start_cpu_ = ProcessCpuSeconds();
   for (auto& s : shards_) s->Start(start_us_);
   if (registry_) ota_thread_ = std::thread([this] { OtaLoop(); });
   return Status::Ok();
@@ -380,6 +390,7 @@ SimulatorReport Simulator::Impl::Snapshot() const {
   for (auto& [k, v] : acc) r.accuracy.push_back(VersionStats{k.first, k.second, v.first, v.second});
   watcher_->Fill(&r);
   r.throughput = r.seconds > 0 ? static_cast<double>(r.distinct) / r.seconds : 0;
+  r.cpu_seconds = start_us_ ? ProcessCpuSeconds() - start_cpu_ : 0;
   std::lock_guard<std::mutex> lock(errors_mu_);
   r.errors = errors_;
   return r;
@@ -445,6 +456,7 @@ std::string ReportToJson(const SimulatorReport& r) {
   j["undelivered"] = r.undelivered;
   j["throughput_per_s"] = r.throughput;
   j["latency_ms"] = {{"p50", r.latency_p50_ms}, {"p99", r.latency_p99_ms}, {"max", r.latency_max_ms}};
+  j["cpu_seconds"] = r.cpu_seconds;
   j["accuracy"] = nlohmann::json::array();
   for (const auto& a : r.accuracy) {
     j["accuracy"].push_back({{"version", a.version}, {"drifted", a.drifted}, {"windows", a.windows},

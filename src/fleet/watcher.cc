@@ -1,5 +1,7 @@
 // The simulator's results watcher: a separate connection with a persistent session subscribed to
 // every device's results, counting what arrives (duplicates, latency, versions per device).
+#include <poll.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -23,46 +25,42 @@ Watcher::Watcher(const SimulatorOptions& options, const std::vector<std::string>
 
 Watcher::~Watcher() { Disconnect(); }
 
-void Watcher::Drain() {
-  std::vector<mqtt::Message> batch;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return !queue_.empty() || queue_stop_; });
-      if (queue_.empty()) return;  // stopping and nothing left
-      batch.swap(queue_);
-    }
-    for (auto& m : batch) OnMessage(std::move(m));
-    batch.clear();
+bool Watcher::ConnectAndSubscribe(int timeout_ms) {
+  if (!wire_->Connect(timeout_ms).ok()) return false;
+  // Always subscribe: harmless when the broker kept the session, needed when it did not.
+  if (!wire_->Subscribe(mqtt::ResultsTopic(options_.fleet, "+"), 1).ok()) return false;
+  std::vector<WireAck> acks;
+  const int64_t deadline = WallMs() + timeout_ms;
+  while (wire_->connected() && wire_->subacks() == 0 && WallMs() < deadline) {
+    std::vector<WireMessage> messages;
+    if (!wire_->Service(&acks, WallMs(), &messages).ok()) return false;
+    for (const auto& m : messages) OnMessage(m.topic, m.payload);
+    pollfd p{wire_->fd(), static_cast<short>(POLLIN | (wire_->want_write() ? POLLOUT : 0)), 0};
+    ::poll(&p, 1, 20);
   }
+  return wire_->connected() && wire_->subacks() > 0;
 }
 
 Status Watcher::Connect(std::function<void(mqtt::Message)> on_other) {
   on_other_ = std::move(on_other);
-  if (!drain_thread_.joinable()) drain_thread_ = std::thread([this] { Drain(); });
-  mqtt::ClientOptions co;
-  co.server_uri = options_.mqtt_url;
-  co.client_id = options_.fleet + "-" + options_.device_prefix + "watcher-" + std::to_string(WallMs());
-  co.clean_start = false;  // a reconnect must not lose results queued for us
-  co.session_expiry_s = 3600;
-  co.min_retry_ms = 200;
-  co.max_retry_ms = 2000;
-  mqtt::ClientCallbacks cb;
-  cb.on_message = [this](mqtt::Message m) {
-    bool notify;
-    {
-      std::lock_guard<std::mutex> lock(queue_mu_);
-      notify = queue_.empty();
-      queue_.push_back(std::move(m));
+  const std::string client_id = options_.fleet + "-" + options_.device_prefix + "watcher-" + std::to_string(WallMs());
+  if (options_.watch_results) {
+    std::string host;
+    int port = 0;
+    EL_RETURN_IF_ERROR(WireClient::ParseUrl(options_.mqtt_url, &host, &port));
+    // A persistent session: a reconnect must not lose results queued for us.
+    wire_ = std::make_unique<WireClient>(host, port, client_id, 30, /*clean_start=*/false, /*session_expiry_s=*/3600);
+    if (!ConnectAndSubscribe(10000)) {
+      return Status::Unavailable("fleet simulator: cannot connect to " + options_.mqtt_url + ": " + wire_->last_error());
     }
-    if (notify) queue_cv_.notify_one();
-  };
-  EL_ASSIGN_OR_RETURN(client_, mqtt::Client::Create(co, cb));
-  if (options_.watch_results) EL_RETURN_IF_ERROR(client_->Subscribe(mqtt::ResultsTopic(options_.fleet, "+"), 1));
-  EL_RETURN_IF_ERROR(client_->Connect());
-  mqtt::ClientOptions oo = co;
-  oo.client_id = co.client_id + "-ota";
+    thread_ = std::thread([this] { Loop(); });
+  }
+  mqtt::ClientOptions oo;
+  oo.server_uri = options_.mqtt_url;
+  oo.client_id = client_id + "-ota";
   oo.clean_start = true;  // the manifests are retained: a fresh subscription gets the latest
+  oo.min_retry_ms = 200;
+  oo.max_retry_ms = 2000;
   mqtt::ClientCallbacks ocb;
   ocb.on_message = [this](mqtt::Message m) {
     if (on_other_) on_other_(std::move(m));
@@ -70,34 +68,51 @@ Status Watcher::Connect(std::function<void(mqtt::Message)> on_other) {
   EL_ASSIGN_OR_RETURN(ota_client_, mqtt::Client::Create(oo, ocb));
   EL_RETURN_IF_ERROR(ota_client_->Subscribe(mqtt::ModelTopic(options_.fleet, options_.model, "+"), 1));
   EL_RETURN_IF_ERROR(ota_client_->Connect());
-  for (int i = 0; i < 200 && !client_->connected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  if (!client_->connected()) return Status::Unavailable("fleet simulator: cannot connect to " + options_.mqtt_url);
-  // The subscription is sent right after CONNACK; give it a moment before devices publish.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   return Status::Ok();
+}
+
+void Watcher::Loop() {
+  std::vector<WireAck> acks;
+  std::vector<WireMessage> messages;
+  int64_t backoff_ms = 0, next_try_ms = 0;
+  while (!stop_.load()) {
+    if (!wire_->connected()) {
+      if (WallMs() >= next_try_ms) {
+        if (ConnectAndSubscribe(2000)) {
+          backoff_ms = 0;
+        } else {
+          backoff_ms = backoff_ms == 0 ? 200 : std::min<int64_t>(backoff_ms * 2, 2000);
+          next_try_ms = WallMs() + backoff_ms;
+        }
+      }
+      if (!wire_->connected()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+    }
+    messages.clear();
+    acks.clear();
+    if (!wire_->Service(&acks, WallMs(), &messages).ok()) continue;  // closed: reconnect above
+    for (const auto& m : messages) OnMessage(m.topic, m.payload);
+    if (!messages.empty()) continue;  // their PUBACKs go out with the next Service, at once
+    pollfd p{wire_->fd(), static_cast<short>(POLLIN | (wire_->want_write() ? POLLOUT : 0)), 0};
+    ::poll(&p, 1, 100);
+  }
 }
 
 void Watcher::Disconnect() {
   if (ota_client_) (void)ota_client_->Disconnect(1000);
   ota_client_.reset();
-  if (client_) (void)client_->Disconnect(2000);
-  client_.reset();  // no callback runs after this: what was queued is all there is
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    queue_stop_ = true;
-  }
-  queue_cv_.notify_all();
-  if (drain_thread_.joinable()) drain_thread_.join();
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+  if (wire_) wire_->Disconnect();  // the session (and its expiry) stays on the broker
 }
 
-void Watcher::OnMessage(mqtt::Message m) {
-  auto topic = mqtt::ParseDeviceTopic(m.topic);
-  if (!topic.ok() || topic->kind != mqtt::DeviceTopicKind::kResults) {
-    if (on_other_) on_other_(std::move(m));
-    return;
-  }
+void Watcher::OnMessage(const std::string& topic_name, const std::string& payload) {
+  auto topic = mqtt::ParseDeviceTopic(topic_name);
+  if (!topic.ok() || topic->kind != mqtt::DeviceTopicKind::kResults) return;  // only results are subscribed
   const int64_t now = WallMs();
-  auto r = mqtt::ResultFromJson(m.payload);
+  auto r = mqtt::ResultFromJson(payload);
   std::lock_guard<std::mutex> lock(mu_);
   if (!r.ok()) {
     ++bad_;

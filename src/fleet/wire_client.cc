@@ -136,9 +136,10 @@ Status WireClient::ParseUrl(const std::string& url, std::string* host, int* port
   return Status::Ok();
 }
 
-WireClient::WireClient(std::string host, int port, std::string client_id, int keep_alive_s)
+WireClient::WireClient(std::string host, int port, std::string client_id, int keep_alive_s, bool clean_start,
+                       uint32_t session_expiry_s)
     : host_(std::move(host)), port_(port), client_id_(std::move(client_id)), keep_alive_s_(keep_alive_s),
-      in_use_(65536, 0) {}
+      clean_start_(clean_start), session_expiry_s_(session_expiry_s), in_use_(65536, 0) {}
 
 WireClient::~WireClient() { Close(""); }
 
@@ -191,13 +192,20 @@ Status WireClient::Connect(int timeout_ms) {
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-  // CONNECT: protocol "MQTT" level 5, clean start, keep-alive, no properties; the client id.
+  // CONNECT: protocol "MQTT" level 5, clean start or not, keep-alive, the session expiry as a
+  // property; the client id.
   std::string body;
   PutString(body, "MQTT");
   body.push_back(5);
-  body.push_back(0x02);
+  body.push_back(clean_start_ ? 0x02 : 0x00);
   PutU16(body, static_cast<size_t>(keep_alive_s_));
-  body.push_back(0);  // properties
+  if (session_expiry_s_ > 0) {
+    body.push_back(5);     // properties: 5 bytes
+    body.push_back(0x11);  // Session Expiry Interval, four-byte integer
+    for (int shift = 24; shift >= 0; shift -= 8) body.push_back(static_cast<char>((session_expiry_s_ >> shift) & 0xff));
+  } else {
+    body.push_back(0);  // no properties
+  }
   PutString(body, client_id_);
   out_.push_back(static_cast<char>(0x10));
   PutVarInt(out_, body.size());
@@ -230,6 +238,7 @@ Status WireClient::Connect(int timeout_ms) {
         return Status::Unavailable("mqtt " + host_ + ":" + port + ": " + last_error_);
       }
       receive_maximum_ = 65535;
+      session_present_ = (v[0] & 0x01) != 0;
       size_t plen = 0;
       int pn = len > 2 ? GetVarInt(v + 2, len - 2, &plen) : 0;
       if (pn > 0 && 2 + static_cast<size_t>(pn) + plen <= len) {
@@ -253,6 +262,7 @@ Status WireClient::Connect(int timeout_ms) {
   }
   last_write_ms_ = SteadyMs();
   last_error_.clear();
+  subacks_ = 0;
   return Status::Ok();
 }
 
@@ -287,6 +297,22 @@ Result<uint16_t> WireClient::Publish(std::string_view topic, std::string_view pa
   return id;
 }
 
+Status WireClient::Subscribe(const std::string& filter, int qos) {
+  if (fd_ < 0) return Status::Unavailable("mqtt: not connected");
+  uint16_t id = next_id_;
+  do {
+    id = static_cast<uint16_t>(id == 65535 ? 1 : id + 1);
+  } while (in_use_[id]);
+  next_id_ = id;  // the SUBACK does not occupy the id beyond its arrival; not tracked
+  out_.push_back(static_cast<char>(0x82));
+  PutVarInt(out_, 2 + 1 + 2 + filter.size() + 1);
+  PutU16(out_, id);
+  out_.push_back(0);  // no properties
+  PutString(out_, filter);
+  out_.push_back(static_cast<char>(qos & 0x03));
+  return Status::Ok();
+}
+
 Status WireClient::WriteSome(int64_t now_ms) {
   while (out_off_ < out_.size()) {
     ssize_t n = ::send(fd_, out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL);
@@ -309,7 +335,7 @@ Status WireClient::WriteSome(int64_t now_ms) {
   return Status::Ok();
 }
 
-Status WireClient::Service(std::vector<WireAck>* acks, int64_t now_ms) {
+Status WireClient::Service(std::vector<WireAck>* acks, int64_t now_ms, std::vector<WireMessage>* messages) {
   if (fd_ < 0) return Status::Unavailable("mqtt: not connected");
   if (!want_write() && now_ms - last_write_ms_ >= keep_alive_s_ * 500) {
     out_.push_back(static_cast<char>(kPingreq));
@@ -352,9 +378,43 @@ Status WireClient::Service(std::vector<WireAck>* acks, int64_t now_ms) {
         in_use_[a.packet_id] = 0;
         acks->push_back(a);
       }
+    } else if (type == kPublish) {
+      // flags: DUP(3) QoS(2-1) RETAIN(0); topic, packet id (QoS > 0), properties, payload.
+      const int qos = (b[p] >> 1) & 0x03;
+      const uint8_t* end = v + len;
+      const uint8_t* q = v;
+      bool ok = end - q >= 2;
+      size_t tlen = ok ? ((static_cast<size_t>(q[0]) << 8) | q[1]) : 0;
+      ok = ok && static_cast<size_t>(end - q - 2) >= tlen;
+      std::string topic = ok ? std::string(reinterpret_cast<const char*>(q + 2), tlen) : std::string();
+      q += ok ? 2 + tlen : 0;
+      uint16_t id = 0;
+      if (ok && qos > 0) {
+        ok = end - q >= 2;
+        if (ok) id = static_cast<uint16_t>((q[0] << 8) | q[1]);
+        q += 2;
+      }
+      size_t plen = 0;
+      int pn = ok ? GetVarInt(q, static_cast<size_t>(end - q), &plen) : -1;
+      ok = ok && pn > 0 && static_cast<size_t>(end - q - pn) >= plen;
+      if (!ok || qos > 1) {
+        Close("malformed PUBLISH from the broker (or QoS 2, which is never subscribed)");
+        return Status::Unavailable("mqtt: " + last_error_);
+      }
+      q += pn + plen;
+      if (messages != nullptr) {
+        messages->push_back(WireMessage{std::move(topic), std::string(reinterpret_cast<const char*>(q), static_cast<size_t>(end - q))});
+      }
+      if (qos == 1) {
+        out_.push_back(static_cast<char>(kPuback));
+        out_.push_back(2);
+        PutU16(out_, id);
+      }
     } else if (type == kDisconnect) {
       Close("the broker sent DISCONNECT (reason code " + std::to_string(len >= 1 ? v[0] : 0) + ")");
       return Status::Unavailable("mqtt: " + last_error_);
+    } else if (type == 0x90) {  // SUBACK
+      ++subacks_;
     } else if (type != kPingresp) {
       // Nothing else is expected without subscriptions; ignore it.
     }

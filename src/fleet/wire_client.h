@@ -5,9 +5,11 @@
 // of a process through one send and one receive thread, with a per-message cost that grows with
 // the queue (see src/fleet/README.md for the numbers): 1,000 devices at 10 Hz did not fit.
 //
-// Scope: tcp:// (and mqtt://) only, clean start, no session, no will, no incoming PUBLISH; the
-// CONNACK's Receive Maximum caps the window. What a device guarantees (store and forward, resend
-// on reconnect) stays in the agent's Publisher above this, exactly as with mqtt::Client.
+// Scope: tcp:// (and mqtt://) only, no will, no TLS; the CONNACK's Receive Maximum caps the
+// window. What a device guarantees (store and forward, resend on reconnect) stays in the agent's
+// Publisher above this, exactly as with mqtt::Client. The watcher uses it to subscribe (QoS 1,
+// persistent session): incoming PUBLISH packets are handed over in bulk and their PUBACKs go out
+// with the next write, after the caller has taken them.
 //
 // Thread-safety: none; one shard thread owns it.
 #ifndef EDGELOOP_FLEET_WIRE_CLIENT_H_
@@ -27,12 +29,20 @@ struct WireAck {
   int reason = 0;  // MQTT 5 PUBACK reason code; >= 0x80 = refused
 };
 
+struct WireMessage {
+  std::string topic;
+  std::string payload;
+};
+
 class WireClient {
  public:
   // Parses "tcp://host:port" or "mqtt://host:port" (port defaults to 1883). Errors name the URL.
   static Status ParseUrl(const std::string& url, std::string* host, int* port);
 
-  WireClient(std::string host, int port, std::string client_id, int keep_alive_s);
+  // clean_start false + session_expiry_s > 0: the broker keeps the session (and queues QoS 1
+  // messages for it) across a disconnect.
+  WireClient(std::string host, int port, std::string client_id, int keep_alive_s, bool clean_start = true,
+             uint32_t session_expiry_s = 0);
   ~WireClient();
   WireClient(const WireClient&) = delete;
   WireClient& operator=(const WireClient&) = delete;
@@ -45,6 +55,10 @@ class WireClient {
   bool connected() const { return fd_ >= 0; }
   int fd() const { return fd_; }
   int receive_maximum() const { return receive_maximum_; }
+  bool session_present() const { return session_present_; }
+  int subacks() const { return subacks_; }  // SUBACKs received on this connection
+  // Queues a SUBSCRIBE (one filter, QoS 0/1); the SUBACK is read by Service. Not connected: error.
+  Status Subscribe(const std::string& filter, int qos);
   const std::string& last_error() const { return last_error_; }
 
   // Appends a QoS 1 PUBLISH; returns its packet id (never 0). Unavailable when not connected or
@@ -55,7 +69,9 @@ class WireClient {
   // Writes what is buffered, reads what arrived (PUBACKs are appended to `acks`), sends PINGREQ
   // when the link was idle for half the keep-alive. An I/O or protocol error closes the
   // connection and returns the reason (then every packet id in flight is lost with it).
-  Status Service(std::vector<WireAck>* acks, int64_t now_ms);
+  // Incoming PUBLISH packets go to `messages` (when not null; otherwise they are acknowledged
+  // and dropped); their PUBACKs are written by the next Service.
+  Status Service(std::vector<WireAck>* acks, int64_t now_ms, std::vector<WireMessage>* messages = nullptr);
 
  private:
   void Close(const std::string& why);
@@ -65,6 +81,10 @@ class WireClient {
   int port_;
   std::string client_id_;
   int keep_alive_s_;
+  bool clean_start_;
+  uint32_t session_expiry_s_;
+  bool session_present_ = false;
+  int subacks_ = 0;
   int fd_ = -1;
   int receive_maximum_ = 65535;
   std::string out_;      // encoded packets not yet written

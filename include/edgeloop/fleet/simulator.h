@@ -111,6 +111,7 @@ struct SimulatorReport {
   int64_t undelivered = 0;     // messages still unacknowledged in the spools at the drain deadline (final only)
   double throughput = 0;       // distinct results received per second
   double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
+  double cpu_seconds = 0;      // CPU time (user + system) of the whole process since Start
   std::vector<VersionStats> accuracy;
   std::vector<RolloutStats> rollouts;
   std::vector<std::string> errors;  // OTA refusals and failures, first few
