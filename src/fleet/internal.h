@@ -24,9 +24,13 @@
 #include "edgeloop/mqtt/client.h"
 #include "edgeloop/mqtt/messages.h"
 #include "fleet/memory_spool.h"
-#include "fleet/wire_client.h"
+#include "mqtt/wire_client.h"
 
 namespace edgeloop::fleet {
+
+using mqtt::WireAck;
+using mqtt::WireClient;
+using mqtt::WireMessage;
 
 // Windows and their true classes; immutable once built, shared by every shard.
 struct WindowPool {

@@ -1,6 +1,6 @@
 // WireClient against a scripted peer on loopback: Mosquitto announces a Receive Maximum but does
 // not enforce it on incoming messages, so only a peer that counts can show the window is kept.
-#include "fleet/wire_client.h"
+#include "mqtt/wire_client.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-namespace edgeloop::fleet {
+namespace edgeloop::mqtt {
 namespace {
 
 int64_t NowMs() {
@@ -130,4 +130,4 @@ TEST(WireClient, RefusedConnectionAndBadUrlsAreNamed) {
 }
 
 }  // namespace
-}  // namespace edgeloop::fleet
+}  // namespace edgeloop::mqtt

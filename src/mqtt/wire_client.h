@@ -1,19 +1,22 @@
-// A minimal MQTT 5 publisher for one shard of the fleet simulator, driven by the shard's own loop
-// thread (no threads of its own): QoS 1 PUBLISH packets are appended to an output buffer and
-// written together (one write(2) for everything a loop round produced), PUBACKs are read in bulk
-// (one read(2) for hundreds of them). It exists because Paho's MQTTAsync serialises every client
-// of a process through one send and one receive thread, with a per-message cost that grows with
-// the queue (see src/fleet/README.md for the numbers): 1,000 devices at 10 Hz did not fit.
+// A minimal MQTT 5 client driven by its owner's loop thread (no threads of its own), for the two
+// hot paths: the fleet simulator's shards (publish) and the collector (subscribe). QoS 1 PUBLISH
+// packets are appended to an output buffer and written together (one write(2) for everything a
+// loop round produced); what arrives (PUBACKs, PUBLISHes) is read in bulk (one read(2) for
+// hundreds of packets). It exists because Paho's MQTTAsync serialises every client of a process
+// through one send and one receive thread, with a per-message cost that grows with its queue, and
+// acknowledges a message as soon as its callback returns (so a collector had to write its journal
+// once per message); see src/fleet/README.md and bench/ingest for the numbers.
 //
 // Scope: tcp:// (and mqtt://) only, no will, no TLS; the CONNACK's Receive Maximum caps the
 // window. What a device guarantees (store and forward, resend on reconnect) stays in the agent's
-// Publisher above this, exactly as with mqtt::Client. The watcher uses it to subscribe (QoS 1,
-// persistent session): incoming PUBLISH packets are handed over in bulk and their PUBACKs go out
-// with the next write, after the caller has taken them.
+// Publisher above this, exactly as with mqtt::Client. Subscribers (the simulator's watcher, the
+// collector) get incoming PUBLISH packets in bulk; their PUBACKs are written by the NEXT
+// Service(), so a caller that makes the messages durable before calling Service again (the
+// collector's journal) acknowledges only what it has kept.
 //
 // Thread-safety: none; one shard thread owns it.
-#ifndef EDGELOOP_FLEET_WIRE_CLIENT_H_
-#define EDGELOOP_FLEET_WIRE_CLIENT_H_
+#ifndef EDGELOOP_MQTT_WIRE_CLIENT_H_
+#define EDGELOOP_MQTT_WIRE_CLIENT_H_
 
 #include <cstdint>
 #include <string>
@@ -22,7 +25,7 @@
 
 #include "edgeloop/common/status.h"
 
-namespace edgeloop::fleet {
+namespace edgeloop::mqtt {
 
 struct WireAck {
   uint16_t packet_id = 0;
@@ -47,7 +50,12 @@ class WireClient {
   WireClient(const WireClient&) = delete;
   WireClient& operator=(const WireClient&) = delete;
 
-  // TCP connect, CONNECT (MQTT 5, clean start), wait for CONNACK; blocks up to timeout_ms. On
+  // Sent with every CONNECT from now on ("" = none).
+  void SetCredentials(std::string username, std::string password) {
+    username_ = std::move(username);
+    password_ = std::move(password);
+  }
+  // TCP connect, CONNECT (MQTT 5, clean start as constructed), wait for CONNACK; blocks up to timeout_ms. On
   // success the socket is non-blocking and `receive_maximum()` holds the broker's limit.
   Status Connect(int timeout_ms);
   // Sends DISCONNECT (best effort) and closes.
@@ -57,6 +65,7 @@ class WireClient {
   int receive_maximum() const { return receive_maximum_; }
   bool session_present() const { return session_present_; }
   int subacks() const { return subacks_; }  // SUBACKs received on this connection
+  int subscribe_refusals() const { return subscribe_refusals_; }  // SUBACK reason codes >= 0x80
   // Queues a SUBSCRIBE (one filter, QoS 0/1); the SUBACK is read by Service. Not connected: error.
   Status Subscribe(const std::string& filter, int qos);
   const std::string& last_error() const { return last_error_; }
@@ -85,6 +94,8 @@ class WireClient {
   uint32_t session_expiry_s_;
   bool session_present_ = false;
   int subacks_ = 0;
+  int subscribe_refusals_ = 0;
+  std::string username_, password_;
   int fd_ = -1;
   int receive_maximum_ = 65535;
   std::string out_;      // encoded packets not yet written
@@ -96,6 +107,6 @@ class WireClient {
   std::string last_error_;
 };
 
-}  // namespace edgeloop::fleet
+}  // namespace edgeloop::mqtt
 
-#endif  // EDGELOOP_FLEET_WIRE_CLIENT_H_
+#endif  // EDGELOOP_MQTT_WIRE_CLIENT_H_

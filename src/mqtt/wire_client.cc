@@ -1,4 +1,4 @@
-#include "fleet/wire_client.h"
+#include "mqtt/wire_client.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <chrono>
 #include <cstring>
 
-namespace edgeloop::fleet {
+namespace edgeloop::mqtt {
 namespace {
 
 constexpr uint8_t kConnack = 0x20, kPublish = 0x30, kPuback = 0x40, kPingreq = 0xC0, kPingresp = 0xD0,
@@ -116,7 +116,7 @@ Status WireClient::ParseUrl(const std::string& url, std::string* host, int* port
   } else if (url.rfind("mqtt://", 0) == 0) {
     rest = url.substr(7);
   } else {
-    return Status::InvalidArgument("fleet simulator: --mqtt '" + url + "' must be tcp://host:port or mqtt://host:port");
+    return Status::InvalidArgument("mqtt: URL '" + url + "' must be tcp://host:port or mqtt://host:port");
   }
   *port = 1883;
   const size_t colon = rest.rfind(':');
@@ -125,13 +125,13 @@ Status WireClient::ParseUrl(const std::string& url, std::string* host, int* port
     char* end = nullptr;
     const long v = std::strtol(p.c_str(), &end, 10);
     if (p.empty() || *end != '\0' || v < 1 || v > 65535) {
-      return Status::InvalidArgument("fleet simulator: --mqtt '" + url + "': bad port '" + p + "'");
+      return Status::InvalidArgument("mqtt: URL '" + url + "': bad port '" + p + "'");
     }
     *port = static_cast<int>(v);
     rest = rest.substr(0, colon);
   }
   if (rest.size() > 2 && rest.front() == '[' && rest.back() == ']') rest = rest.substr(1, rest.size() - 2);
-  if (rest.empty()) return Status::InvalidArgument("fleet simulator: --mqtt '" + url + "': no host");
+  if (rest.empty()) return Status::InvalidArgument("mqtt: URL '" + url + "': no host");
   *host = rest;
   return Status::Ok();
 }
@@ -197,7 +197,8 @@ Status WireClient::Connect(int timeout_ms) {
   std::string body;
   PutString(body, "MQTT");
   body.push_back(5);
-  body.push_back(clean_start_ ? 0x02 : 0x00);
+  body.push_back(static_cast<char>((clean_start_ ? 0x02 : 0x00) | (username_.empty() ? 0 : 0x80) |
+                                   (password_.empty() ? 0 : 0x40)));
   PutU16(body, static_cast<size_t>(keep_alive_s_));
   if (session_expiry_s_ > 0) {
     body.push_back(5);     // properties: 5 bytes
@@ -207,6 +208,8 @@ Status WireClient::Connect(int timeout_ms) {
     body.push_back(0);  // no properties
   }
   PutString(body, client_id_);
+  if (!username_.empty()) PutString(body, username_);
+  if (!password_.empty()) PutString(body, password_);
   out_.push_back(static_cast<char>(0x10));
   PutVarInt(out_, body.size());
   out_ += body;
@@ -263,6 +266,7 @@ Status WireClient::Connect(int timeout_ms) {
   last_write_ms_ = SteadyMs();
   last_error_.clear();
   subacks_ = 0;
+  subscribe_refusals_ = 0;
   return Status::Ok();
 }
 
@@ -413,8 +417,13 @@ Status WireClient::Service(std::vector<WireAck>* acks, int64_t now_ms, std::vect
     } else if (type == kDisconnect) {
       Close("the broker sent DISCONNECT (reason code " + std::to_string(len >= 1 ? v[0] : 0) + ")");
       return Status::Unavailable("mqtt: " + last_error_);
-    } else if (type == 0x90) {  // SUBACK
+    } else if (type == 0x90) {  // SUBACK: packet id, properties, one reason code per filter
       ++subacks_;
+      size_t plen = 0;
+      int pn = len > 2 ? GetVarInt(v + 2, len - 2, &plen) : 0;
+      if (pn > 0 && 2 + pn + plen <= len) {
+        for (size_t k = 2 + static_cast<size_t>(pn) + plen; k < len; ++k) subscribe_refusals_ += v[k] >= 0x80;
+      }
     } else if (type != kPingresp) {
       // Nothing else is expected without subscriptions; ignore it.
     }
@@ -424,4 +433,4 @@ Status WireClient::Service(std::vector<WireAck>* acks, int64_t now_ms, std::vect
   return Status::Ok();
 }
 
-}  // namespace edgeloop::fleet
+}  // namespace edgeloop::mqtt
