@@ -1,10 +1,13 @@
 #include "edgeloop/collector/collector.h"
 
+#include <poll.h>
+
 #include <chrono>
 #include <cstdio>
 
 #include "collector/journal.h"
 #include "edgeloop/mqtt/messages.h"
+#include "mqtt/wire_client.h"
 
 namespace edgeloop::collector {
 namespace {
@@ -95,6 +98,14 @@ Result<std::unique_ptr<Collector>> Collector::Create(CollectorOptions options, s
   }
   if (options.fleet != "+") EL_RETURN_IF_ERROR(mqtt::ValidateName("fleet", options.fleet));
   std::unique_ptr<Collector> c(new Collector(std::move(options), store));
+  std::string host;
+  int port = 0;
+  if (mqtt::WireClient::ParseUrl(c->options_.mqtt_url, &host, &port).ok()) {
+    c->wire_ = std::make_unique<mqtt::WireClient>(host, port, c->options_.client_id, 30, /*clean_start=*/false,
+                                                  c->options_.session_expiry_s);
+    c->wire_->SetCredentials(c->options_.username, c->options_.password);
+    return c;
+  }
   mqtt::ClientOptions co;
   co.server_uri = c->options_.mqtt_url;
   co.client_id = c->options_.client_id;
@@ -148,14 +159,124 @@ Status Collector::Start() {
     std::string f = "edgeloop/" + options_.fleet + "/devices/+/" + kind;
     return options_.share_group.empty() ? f : mqtt::SharedSubscription(options_.share_group, f);
   };
+  if (wire_ != nullptr) {
+    reader_stop_ = false;
+    reader_ = std::thread([this] { ReaderLoop(); });
+    return Status::Ok();
+  }
   for (const char* kind : {"results", "alarms", "status"}) EL_RETURN_IF_ERROR(client_->Subscribe(filter(kind), 1));
   return client_->Connect();
+}
+
+bool Collector::WireConnect() {
+  Status st = wire_->Connect(10000);
+  if (!st.ok()) {
+    std::fprintf(stderr, "edgeloop collect: %s\n", st.message().c_str());
+    return false;
+  }
+  for (const char* kind : {"results", "alarms", "status"}) {
+    std::string f = "edgeloop/" + options_.fleet + "/devices/+/" + kind;
+    (void)wire_->Subscribe(options_.share_group.empty() ? f : mqtt::SharedSubscription(options_.share_group, f), 1);
+  }
+  wire_connected_ = true;
+  return true;
+}
+
+// The wire path's thread. Messages returned by one Service are journaled (Accept) before the next
+// Service, which is the one that writes their PUBACKs.
+void Collector::ReaderLoop() {
+  std::vector<mqtt::WireAck> acks;
+  std::vector<mqtt::WireMessage> messages;
+  std::vector<JournalRecord> records;
+  int64_t backoff_ms = 0, next_try_ms = 0;
+  int reported_refusals = 0;
+  while (!reader_stop_.load()) {
+    if (!wire_->connected()) {
+      wire_connected_ = false;
+      if (SteadyMs() >= next_try_ms) {
+        if (WireConnect()) {
+          backoff_ms = 0;
+          reported_refusals = 0;
+          continue;
+        }
+        backoff_ms = backoff_ms == 0 ? 500 : std::min<int64_t>(backoff_ms * 2, 30000);
+        next_try_ms = SteadyMs() + backoff_ms;
+        std::fprintf(stderr, "edgeloop collect: retrying %s in %lld ms\n", options_.mqtt_url.c_str(),
+                     static_cast<long long>(backoff_ms));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    messages.clear();
+    acks.clear();
+    if (Status st = wire_->Service(&acks, SteadyMs(), &messages); !st.ok()) {
+      std::fprintf(stderr, "edgeloop collect: connection lost: %s\n", st.message().c_str());
+      wire_connected_ = false;
+      continue;  // reconnect at once, then with backoff
+    }
+    if (wire_->subscribe_refusals() > reported_refusals) {
+      reported_refusals = wire_->subscribe_refusals();
+      std::fprintf(stderr, "edgeloop collect: the broker refused a subscription (shared subscriptions need MQTT 5)\n");
+    }
+    if (!messages.empty()) {
+      records.clear();
+      records.reserve(messages.size());
+      for (auto& m : messages) records.push_back(JournalRecord{std::move(m.topic), std::move(m.payload)});
+      if (!Accept(records)) {
+        wire_->Abort();  // stopping with the store down: not kept, so not acknowledged
+        wire_connected_ = false;
+        break;
+      }
+      continue;  // the next Service acknowledges them
+    }
+    pollfd p{wire_->fd(), static_cast<short>(POLLIN | (wire_->want_write() ? POLLOUT : 0)), 0};
+    ::poll(&p, 1, 100);
+  }
+  // Write the PUBACKs of what was journaled (nothing more is read), then DISCONNECT; the session
+  // stays on the broker for the next start.
+  wire_->Disconnect();
+  wire_connected_ = false;
+}
+
+bool Collector::Accept(std::vector<JournalRecord>& records) {
+  const int64_t n = static_cast<int64_t>(records.size());
+  received_.fetch_add(n, std::memory_order_relaxed);
+  m_received_->Increment(static_cast<double>(n));
+  std::unique_lock<std::mutex> lock(mu_);
+  space_cv_.wait(lock, [&] { return pending_.size() < options_.max_pending || stopping_ || reader_stop_.load(); });
+  Status st = journal_ != nullptr ? journal_->AppendAll(records) : Status::IOError("journal: closed");
+  const int64_t now_ms = WallMs();
+  if (!st.ok() || stopping_) {
+    // Not journaled: commit them before they are acknowledged.
+    lock.unlock();
+    if (!st.ok()) {
+      m_journal_errors_->Increment();
+      std::fprintf(stderr, "edgeloop collect: %s; committing directly\n", st.message().c_str());
+    }
+    std::vector<Pending> direct;
+    direct.reserve(records.size());
+    for (auto& r : records) direct.push_back(Pending{std::move(r.topic), std::move(r.payload), now_ms});
+    return Commit(direct);
+  }
+  const bool first = pending_.empty();
+  if (first) oldest_ms_ = SteadyMs();
+  for (auto& r : records) pending_.push_back(Pending{std::move(r.topic), std::move(r.payload), now_ms});
+  m_pending_->Set(static_cast<double>(pending_.size()));
+  if (first || pending_.size() >= static_cast<size_t>(options_.batch_max)) cv_.notify_one();
+  return true;
 }
 
 void Collector::Stop() {
   if (!started_) return;
   started_ = false;
   if (client_ != nullptr) (void)client_->Disconnect(2000);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reader_stop_ = true;
+  }
+  space_cv_.notify_all();
+  cv_.notify_all();
+  if (reader_.joinable()) reader_.join();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -262,7 +383,9 @@ bool Collector::Commit(const std::vector<Pending>& items) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       // On stop the batch stays in the journal and is replayed at the next start.
-      if (cv_.wait_for(lock, std::chrono::milliseconds(delay_ms), [&] { return stopping_; })) return false;
+      if (cv_.wait_for(lock, std::chrono::milliseconds(delay_ms), [&] { return stopping_ || reader_stop_.load(); })) {
+        return false;
+      }
     }
     delay_ms = std::min(delay_ms * 2, 5000);
   }

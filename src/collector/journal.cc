@@ -41,7 +41,8 @@ Result<Journal> Journal::Open(const std::string& dir, bool fsync) {
 }
 
 Journal::Journal(Journal&& o) noexcept
-    : dir_(std::move(o.dir_)), fsync_(o.fsync_), fd_(o.fd_), current_(std::move(o.current_)), next_(o.next_) {
+    : dir_(std::move(o.dir_)), fsync_(o.fsync_), fd_(o.fd_), current_(std::move(o.current_)), next_(o.next_),
+      buffer_(std::move(o.buffer_)) {
   o.fd_ = -1;
 }
 
@@ -105,6 +106,29 @@ Status Journal::Append(std::string_view topic, std::string_view payload) {
   ssize_t n = ::writev(fd_, iov, 3);
   if (n < 0 || static_cast<size_t>(n) != want) {
     return Status::IOError(Errno("journal: write to '" + current_ + "'"));
+  }
+  if (fsync_ && ::fdatasync(fd_) != 0) return Status::IOError(Errno("journal: fdatasync '" + current_ + "'"));
+  return Status::Ok();
+}
+
+Status Journal::AppendAll(const std::vector<JournalRecord>& records) {
+  if (fd_ < 0) return Status::IOError("journal: no open segment");
+  buffer_.clear();
+  for (const JournalRecord& r : records) {
+    char head[12];
+    PutU32(head, static_cast<uint32_t>(r.topic.size()));
+    PutU32(head + 4, static_cast<uint32_t>(r.payload.size()));
+    PutU32(head + 8, Fnv1a(r.topic, r.payload));
+    buffer_.append(head, 12);
+    buffer_ += r.topic;
+    buffer_ += r.payload;
+  }
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::IOError(Errno("journal: write to '" + current_ + "'"));
+    done += static_cast<size_t>(n);
   }
   if (fsync_ && ::fdatasync(fd_) != 0) return Status::IOError(Errno("journal: fdatasync '" + current_ + "'"));
   return Status::Ok();

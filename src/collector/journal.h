@@ -42,6 +42,10 @@ class Journal {
   // none). Errors: IOError.
   Result<std::string> Rotate();
   Status Append(std::string_view topic, std::string_view payload);
+  // Appends all records with one write(2) (the collector's wire path: one per read from the
+  // broker, before any of them is acknowledged). A failed or short write leaves a torn tail that
+  // replay ignores; the caller then must not acknowledge them.
+  Status AppendAll(const std::vector<JournalRecord>& records);
   // Removes a segment whose records are all committed.
   static Status Remove(const std::string& path);
 
@@ -52,6 +56,7 @@ class Journal {
   int fd_ = -1;
   std::string current_;
   uint64_t next_ = 1;
+  std::string buffer_;  // AppendAll's encoding, reused
 };
 
 }  // namespace edgeloop::collector

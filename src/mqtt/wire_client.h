@@ -58,8 +58,11 @@ class WireClient {
   // TCP connect, CONNECT (MQTT 5, clean start as constructed), wait for CONNACK; blocks up to timeout_ms. On
   // success the socket is non-blocking and `receive_maximum()` holds the broker's limit.
   Status Connect(int timeout_ms);
-  // Sends DISCONNECT (best effort) and closes.
+  // Writes what is buffered, sends DISCONNECT (best effort) and closes.
   void Disconnect();
+  // Closes at once, dropping what is buffered (e.g. PUBACKs for messages the caller could not keep:
+  // the broker delivers them again).
+  void Abort() { Close("aborted"); }
   bool connected() const { return fd_ >= 0; }
   int fd() const { return fd_; }
   int receive_maximum() const { return receive_maximum_; }

@@ -3,10 +3,13 @@
 //
 // Delivery: QoS 1 subscriptions on a persistent MQTT 5 session (clean_start=false, long session
 // expiry), as an MQTT 5 shared subscription ("$share/<group>/edgeloop/+/devices/+/results", ...)
-// so several collectors split a fleet's traffic. Paho's MQTTAsync has no manual acknowledgement:
-// it sends the PUBACK as soon as the message callback returns. So the callback returns only after
-// the message is appended to the collector's journal (journal.h), and a journal segment is deleted
-// only after the batch holding it is committed. A kill -9 at any point leaves every acknowledged
+// so several collectors split a fleet's traffic. A message is acknowledged (PUBACK) only after it
+// is appended to the collector's journal (journal.h), and a journal segment is deleted only after
+// the batch holding it is committed. For tcp:// and mqtt:// brokers a reader thread drives
+// mqtt::WireClient: everything one read(2) brought is journaled with one write(2), then all of it
+// is acknowledged with one write. For ssl:// (TLS) Paho's MQTTAsync is used; it has no manual
+// acknowledgement and sends the PUBACK when the message callback returns, so the callback
+// returns only after that message is journaled (one write per message). A kill -9 at any point leaves every acknowledged
 // message in the store or in the journal (replayed at the next start); unacknowledged ones are
 // redelivered by the broker to the same session. The store's (device, seq) key turns the
 // resulting at-least-once into exactly-once.
@@ -36,6 +39,10 @@
 #include "edgeloop/common/metrics.h"
 #include "edgeloop/common/status.h"
 #include "edgeloop/mqtt/client.h"
+
+namespace edgeloop::mqtt {
+class WireClient;
+}
 #include "edgeloop/store/store.h"
 
 namespace edgeloop::collector {
@@ -58,6 +65,9 @@ struct CollectorOptions {
   MetricsRegistry* metrics = nullptr;  // must outlive the collector; null: it owns one
 };
 
+struct JournalRecord;
+class Journal;
+
 class Collector {
  public:
   // `store` must outlive the collector. Errors: InvalidArgument for bad options.
@@ -77,7 +87,7 @@ class Collector {
   int64_t duplicates() const { return duplicates_.load(); }
   int64_t dead_letters() const { return dead_letters_.load(); }
   int64_t replayed() const { return replayed_.load(); }
-  bool connected() const { return client_ != nullptr && client_->connected(); }
+  bool connected() const { return wire_ != nullptr ? wire_connected_.load() : client_ != nullptr && client_->connected(); }
   MetricsRegistry& metrics() { return *metrics_; }
 
   // Turns one MQTT message into its part of a batch (a result, alarm, status or dead letter).
@@ -94,6 +104,11 @@ class Collector {
   Collector(CollectorOptions options, store::Store* store);
   void OnMessage(mqtt::Message m);
   void WriterLoop();
+  void ReaderLoop();  // the wire path: (re)connect, subscribe, read, Accept, acknowledge
+  bool WireConnect();
+  // Journals `records` (one write), hands them to the writer; commits directly if the journal
+  // fails. True when they are durable (journal or store): they may be acknowledged then.
+  bool Accept(std::vector<JournalRecord>& records);
   // Commits `items` (retrying while the store fails and the collector runs). True when committed.
   bool Commit(const std::vector<Pending>& items);
 
@@ -101,7 +116,11 @@ class Collector {
   store::Store* store_;  // must outlive this
   std::unique_ptr<MetricsRegistry> owned_metrics_;
   MetricsRegistry* metrics_;
-  std::unique_ptr<mqtt::Client> client_;
+  std::unique_ptr<mqtt::Client> client_;      // ssl:// brokers (Paho)
+  std::unique_ptr<mqtt::WireClient> wire_;    // tcp:// and mqtt:// brokers; the reader thread's
+  std::thread reader_;
+  std::atomic<bool> reader_stop_{false};
+  std::atomic<bool> wire_connected_{false};
 
   std::mutex mu_;
   std::condition_variable cv_;        // writer: work or stop
