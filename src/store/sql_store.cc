@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "edgeloop/store/store.h"
+#include "mqtt/json_writer.h"
 #include "store/schema.h"
 #include "store/sql_conn.h"
 
@@ -79,10 +80,13 @@ std::string SafeText(const std::string& s) {
   return out;
 }
 
+// {"label":score,...} in the model's order; written without a DOM (once per stored result).
 std::string ScoresJson(const std::vector<std::pair<std::string, float>>& scores) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : scores) j[k] = v;
-  return j.dump();
+  mqtt::JsonWriter w(16 + scores.size() * 24);
+  w.BeginObject();
+  for (const auto& [k, v] : scores) w.Key(k).Float(v);
+  w.EndObject();
+  return w.Take();
 }
 
 std::vector<std::pair<std::string, float>> ParseScores(const std::string& text) {
@@ -493,15 +497,24 @@ class SqlStore : public Store {
     // PostgreSQL: one multi-row INSERT per chunk (a round trip per row would dominate); SQLite:
     // the cached single-row statement (no round trips, so rows are as cheap one by one).
     const size_t chunk = conn_->dialect() == Dialect::kPostgres ? 500 : 1;
+    std::string sql;
+    size_t sql_rows = 0;  // rows `sql` has placeholders for (the text is reused while that fits)
+    std::vector<SqlValue> p;
     for (size_t i = 0; i < b.results.size(); i += chunk) {
       const size_t end = std::min(b.results.size(), i + chunk);
-      std::string sql = std::string("INSERT INTO results (") + kResultCols + ") VALUES ";
-      std::vector<SqlValue> p;
+      if (sql_rows != end - i) {
+        sql = std::string("INSERT INTO results (") + kResultCols + ") VALUES ";
+        for (size_t k = i; k < end; ++k) {
+          sql += k == i ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        }
+        sql += " ON CONFLICT (device_id, seq) DO NOTHING";
+        sql_rows = end - i;
+      }
+      p.clear();
       p.reserve((end - i) * 14);
       for (size_t k = i; k < end; ++k) {
         const StoredResult& r = b.results[k];
         const mqtt::ResultMessage& m = r.msg;
-        sql += k == i ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         for (SqlValue& v : std::vector<SqlValue>{
                  V(m.device_id), V(m.seq), V(r.fleet), V(m.timestamp_ms), V(m.prediction),
                  V(static_cast<double>(m.confidence)), V(ScoresJson(m.all_scores)), V(m.inference_ms), V(m.model.name),
@@ -510,7 +523,6 @@ class SqlStore : public Store {
           p.push_back(std::move(v));
         }
       }
-      sql += " ON CONFLICT (device_id, seq) DO NOTHING";
       EL_ASSIGN_OR_RETURN(SqlRows rows, conn_->Exec(sql, p));
       // A batch may carry the same (device, seq) twice; the second counts as a duplicate either way.
       c->results_inserted += rows.affected;
