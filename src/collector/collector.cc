@@ -227,7 +227,10 @@ void Collector::ReaderLoop() {
         wire_connected_ = false;
         break;
       }
-      continue;  // the next Service acknowledges them
+      // The next Service acknowledges them. With a trickle (live traffic) a short nap first lets
+      // more arrive, so that one journal write and one PUBACK write carry many messages.
+      if (records.size() < 256) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      continue;
     }
     pollfd p{wire_->fd(), static_cast<short>(POLLIN | (wire_->want_write() ? POLLOUT : 0)), 0};
     ::poll(&p, 1, 100);
@@ -242,10 +245,13 @@ bool Collector::Accept(std::vector<JournalRecord>& records) {
   const int64_t n = static_cast<int64_t>(records.size());
   received_.fetch_add(n, std::memory_order_relaxed);
   m_received_->Increment(static_cast<double>(n));
-  std::unique_lock<std::mutex> lock(mu_);
-  space_cv_.wait(lock, [&] { return pending_.size() < options_.max_pending || stopping_ || reader_stop_.load(); });
-  Status st = journal_ != nullptr ? journal_->AppendAll(records) : Status::IOError("journal: closed");
   const int64_t now_ms = WallMs();
+  store::Batch parsed;  // classified here, on the reader thread, while the writer inserts
+  parsed.results.reserve(records.size());
+  for (const JournalRecord& r : records) Classify(r.topic, r.payload, now_ms, options_.max_dead_letter_payload, &parsed);
+  std::unique_lock<std::mutex> lock(mu_);
+  space_cv_.wait(lock, [&] { return PendingCount() < options_.max_pending || stopping_ || reader_stop_.load(); });
+  Status st = journal_ != nullptr ? journal_->AppendAll(records) : Status::IOError("journal: closed");
   if (!st.ok() || stopping_) {
     // Not journaled: commit them before they are acknowledged.
     lock.unlock();
@@ -253,16 +259,24 @@ bool Collector::Accept(std::vector<JournalRecord>& records) {
       m_journal_errors_->Increment();
       std::fprintf(stderr, "edgeloop collect: %s; committing directly\n", st.message().c_str());
     }
-    std::vector<Pending> direct;
-    direct.reserve(records.size());
-    for (auto& r : records) direct.push_back(Pending{std::move(r.topic), std::move(r.payload), now_ms});
-    return Commit(direct);
+    return Commit({}, &parsed);
   }
-  const bool first = pending_.empty();
+  const bool first = PendingCount() == 0;
   if (first) oldest_ms_ = SteadyMs();
-  for (auto& r : records) pending_.push_back(Pending{std::move(r.topic), std::move(r.payload), now_ms});
-  m_pending_->Set(static_cast<double>(pending_.size()));
-  if (first || pending_.size() >= static_cast<size_t>(options_.batch_max)) cv_.notify_one();
+  auto append = [](auto& to, auto& from) {
+    if (to.empty()) {
+      to.swap(from);
+    } else {
+      to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    }
+  };
+  append(parsed_.results, parsed.results);
+  append(parsed_.alarms, parsed.alarms);
+  append(parsed_.statuses, parsed.statuses);
+  append(parsed_.dead_letters, parsed.dead_letters);
+  parsed_n_ += records.size();
+  m_pending_->Set(static_cast<double>(PendingCount()));
+  if (first || PendingCount() >= static_cast<size_t>(options_.batch_max)) cv_.notify_one();
   return true;
 }
 
@@ -292,7 +306,7 @@ void Collector::OnMessage(mqtt::Message m) {
   received_.fetch_add(1, std::memory_order_relaxed);
   m_received_->Increment();
   std::unique_lock<std::mutex> lock(mu_);
-  space_cv_.wait(lock, [&] { return pending_.size() < options_.max_pending || stopping_; });
+  space_cv_.wait(lock, [&] { return PendingCount() < options_.max_pending || stopping_; });
   Status st = journal_ != nullptr ? journal_->Append(m.topic, m.payload) : Status::IOError("journal: closed");
   int64_t now_ms = WallMs();
   if (!st.ok() || stopping_) {
@@ -307,27 +321,28 @@ void Collector::OnMessage(mqtt::Message m) {
     Commit(one);
     return;
   }
-  const bool first = pending_.empty();
+  const bool first = PendingCount() == 0;
   if (first) oldest_ms_ = SteadyMs();
   pending_.push_back(Pending{std::move(m.topic), std::move(m.payload), now_ms});
-  m_pending_->Set(static_cast<double>(pending_.size()));
+  m_pending_->Set(static_cast<double>(PendingCount()));
   // The writer sleeps untimed while nothing is pending: wake it to start the batch_ms clock.
-  if (first || pending_.size() >= static_cast<size_t>(options_.batch_max)) cv_.notify_one();
+  if (first || PendingCount() >= static_cast<size_t>(options_.batch_max)) cv_.notify_one();
 }
 
 void Collector::WriterLoop() {
   std::vector<Pending> batch;
+  store::Batch parsed;
   for (;;) {
     std::string segment;
     {
       std::unique_lock<std::mutex> lock(mu_);
       for (;;) {
-        if (pending_.empty()) {
+        if (PendingCount() == 0) {
           if (stopping_) return;
           cv_.wait(lock);
           continue;
         }
-        if (stopping_ || pending_.size() >= static_cast<size_t>(options_.batch_max)) break;
+        if (stopping_ || PendingCount() >= static_cast<size_t>(options_.batch_max)) break;
         int64_t due = oldest_ms_ + options_.batch_ms;
         int64_t now = SteadyMs();
         if (now >= due) break;
@@ -335,6 +350,9 @@ void Collector::WriterLoop() {
       }
       batch.clear();
       batch.swap(pending_);
+      parsed = store::Batch();
+      std::swap(parsed, parsed_);
+      parsed_n_ = 0;
       m_pending_->Set(0);
       // The records of `batch` are exactly those of the segment closed here.
       auto closed = journal_->Rotate();
@@ -345,16 +363,17 @@ void Collector::WriterLoop() {
       }
     }
     space_cv_.notify_all();
-    if (Commit(batch)) {
+    if (Commit(batch, &parsed)) {
       Status st = Journal::Remove(segment);
       if (!st.ok()) std::fprintf(stderr, "edgeloop collect: %s\n", st.message().c_str());
     }
   }
 }
 
-bool Collector::Commit(const std::vector<Pending>& items) {
+bool Collector::Commit(const std::vector<Pending>& items, store::Batch* parsed) {
   store::Batch b;
-  b.results.reserve(items.size());
+  if (parsed != nullptr) std::swap(b, *parsed);
+  b.results.reserve(b.results.size() + items.size());
   for (const Pending& p : items) Classify(p.topic, p.payload, p.received_ms, options_.max_dead_letter_payload, &b);
   int delay_ms = 50;
   for (;;) {
@@ -378,7 +397,7 @@ bool Collector::Commit(const std::vector<Pending>& items) {
       return true;
     }
     m_store_errors_->Increment();
-    std::fprintf(stderr, "edgeloop collect: commit of %zu message(s) failed: %s; retrying in %d ms\n", items.size(),
+    std::fprintf(stderr, "edgeloop collect: commit of %zu message(s) failed: %s; retrying in %d ms\n", b.size(),
                  st.message().c_str(), delay_ms);
     {
       std::unique_lock<std::mutex> lock(mu_);

@@ -110,7 +110,9 @@ class Collector {
   // fails. True when they are durable (journal or store): they may be acknowledged then.
   bool Accept(std::vector<JournalRecord>& records);
   // Commits `items` (retrying while the store fails and the collector runs). True when committed.
-  bool Commit(const std::vector<Pending>& items);
+  // `parsed` (may be null) holds messages the reader classified already.
+  bool Commit(const std::vector<Pending>& items, store::Batch* parsed = nullptr);
+  size_t PendingCount() const { return pending_.size() + parsed_n_; }  // REQUIRES: mu_ held
 
   const CollectorOptions options_;
   store::Store* store_;  // must outlive this
@@ -125,7 +127,11 @@ class Collector {
   std::mutex mu_;
   std::condition_variable cv_;        // writer: work or stop
   std::condition_variable space_cv_;  // callback: pending below max
-  std::vector<Pending> pending_;      // GUARDED_BY(mu_)
+  std::vector<Pending> pending_;      // GUARDED_BY(mu_): raw (the Paho path)
+  // The wire path classifies on the reader thread (outside the lock), so parsing and inserting
+  // run on two threads: the classified messages waiting for the writer, and how many they were.
+  store::Batch parsed_;               // GUARDED_BY(mu_)
+  size_t parsed_n_ = 0;               // GUARDED_BY(mu_)
   std::unique_ptr<class Journal> journal_;  // GUARDED_BY(mu_)
   int64_t oldest_ms_ = 0;             // GUARDED_BY(mu_): steady ms of pending_[0]
   bool stopping_ = false;             // GUARDED_BY(mu_)
