@@ -102,11 +102,13 @@ Status Agent::Init() {
   if (options_.spool) {
     spool_ = std::move(options_.spool);
   } else {
-    SqliteSpoolOptions so;
+    FileSpoolOptions so;
     so.max_bytes = cfg_.spool.max_bytes;
     so.max_age_ms = static_cast<int64_t>(cfg_.spool.max_age_hours * 3600.0 * 1000.0);
-    auto spool = SqliteSpool::Open(JoinPath(cfg_.data_dir, "spool.db"), so);
+    so.salvage = true;  // a damaged segment must not stop the device: what was lost is counted
+    auto spool = FileSpool::Open(JoinPath(cfg_.data_dir, "spool"), so);
     if (!spool.ok()) return spool.status();
+    for (const std::string& note : (*spool)->recovery_notes()) Log(LogLevel::kWarn, note);
     spool_ = std::move(*spool);
   }
   if (spool_->stats().count > 0) {

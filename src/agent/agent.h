@@ -5,7 +5,7 @@
 // do can delay a window.
 //
 // <data_dir>/lock       flock: one agent per data directory (seqs must not be shared)
-// <data_dir>/spool.db   the store-and-forward spool (spool.h)
+// <data_dir>/spool/     the store-and-forward spool: segment files + ack state (spool.h)
 // <data_dir>/models/    installed models (model_store.h)
 //
 // Thread-safety: Create and Run on one thread; RequestStop from any thread or a signal handler.
@@ -48,7 +48,7 @@ struct AgentOptions {
   Env* env = nullptr;            // nullptr = Env::Default(); must outlive the agent
   int64_t status_interval_ms = 60000;  // periodic retained status (also sent on every change)
   int64_t drain_timeout_ms = 10000;    // on stop, wait this long for unacknowledged messages
-  // Test seam: a spool to use instead of <data_dir>/spool.db (must honour the Spool contract).
+  // Test seam: a spool to use instead of <data_dir>/spool/ (must honour the Spool contract).
   std::unique_ptr<Spool> spool;
   // A source to use instead of the one config.source describes (a simulator feeding many agents
   // from one process, a test). nullptr = CreateSource(config.source). A paced source is still
