@@ -27,6 +27,7 @@
 #include "agent/log.h"
 #include "agent/model.h"
 #include "agent/model_store.h"
+#include "agent/mqtt_link.h"
 #include "agent/ota.h"
 #include "agent/pacer.h"
 #include "agent/publisher.h"
@@ -107,8 +108,7 @@ class Agent {
   std::unique_ptr<Spool> spool_;
   std::optional<ModelStore> store_;
   std::unique_ptr<Source> source_;
-  std::unique_ptr<mqtt::Client> mqtt_;
-  std::unique_ptr<MessageSink> sink_;
+  std::unique_ptr<MqttLink> mqtt_;  // also the Publisher's sink
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<OtaUpdater> ota_;
   std::unique_ptr<Model> model_;
@@ -131,7 +131,6 @@ class Agent {
   bool backlog_ = true;  // reported as drained once the spool is empty
   bool source_ended_ = false;
   std::atomic<bool> connected_{false};
-  std::atomic<bool> wake_on_ack_{true};  // the publisher has messages waiting for a free slot
   RepeatedLog bad_input_log_, spool_error_log_, connect_log_, publish_error_log_, no_model_log_;
 
   MetricsRegistry metrics_registry_;
