@@ -58,6 +58,7 @@ struct MqttLinkOptions {
 
 // Called on the loop thread, from Poll (and Publish for nothing: completions only come from Poll).
 struct MqttLinkCallbacks {
+  // `session_present`: the CONNACK flag; Paho's MQTTClient 1.3 reports it for MQTT 3.1.1 only.
   std::function<void(bool session_present)> on_connected;
   std::function<void(const std::string& cause)> on_connection_lost;
   std::function<void(const Status& why, int retry_in_ms)> on_connect_failure;
