@@ -1,8 +1,9 @@
 // The edge agent: reads sensor windows, classifies them, publishes every result over MQTT without
 // losing one (spool first, delete on PUBACK), raises and clears alarms, takes signed model
-// updates, and reports its health. One loop thread does the sensor work; MQTT (Paho's threads)
-// and OTA (its own thread) talk to it through an event queue woken by an eventfd, so nothing they
-// do can delay a window.
+// updates, and reports its health. One loop thread does the sensor work and the MQTT traffic
+// (mqtt_link.h: publishes and PUBACKs on this thread, only connecting on a thread of its own);
+// OTA (its own thread) and the MQTT connector talk to it through an event queue woken by an
+// eventfd, so nothing they do can delay a window.
 //
 // <data_dir>/lock       flock: one agent per data directory (seqs must not be shared)
 // <data_dir>/spool/     the store-and-forward spool: segment files + ack state (spool.h)

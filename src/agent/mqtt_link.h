@@ -19,7 +19,10 @@
 //     in-flight window (the broker's Receive Maximum) is full, as MQTTClient_publish would block.
 //
 // Thread-safety: everything on the loop thread (Create, Start, Poll, Publish, Disconnect); the
-// `wake` function given to Create is called from the connector thread.
+// `wake` function given to Create is called from the connector thread. Paho's synchronous client
+// keeps process-wide state: with several links in one process, one link's Poll may read another's
+// packets (they still reach the right client) and a socket error of one can make another
+// reconnect once. The agent binary has one.
 #ifndef EDGELOOP_AGENT_MQTT_LINK_H_
 #define EDGELOOP_AGENT_MQTT_LINK_H_
 
