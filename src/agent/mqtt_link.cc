@@ -244,10 +244,12 @@ Status MqttLink::ConnectOnce(bool* session_present) {
       window = std::min<int>(window, static_cast<int>(api_->propertiesGet(r.properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)));
     }
     api_->responseFree(r);
-    if (rc >= 0x80) {
-      const char* t = api_->reasonText(static_cast<enum MQTTReasonCodes>(rc));
+    if (rc >= 0x80 || rc == 1) {
+      // A 3.1.1 broker answers an MQTT 5 CONNECT with its CONNACK code 1 (unacceptable protocol
+      // version), a version 5 broker that refuses with reason code 0x84.
+      const char* t = rc == 1 ? "unacceptable protocol version" : api_->reasonText(static_cast<enum MQTTReasonCodes>(rc));
       refused = std::string("connection refused: ") + (t != nullptr ? t : "?") + " (reason code " + std::to_string(rc) + ")";
-      if (rc == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION) {
+      if (rc == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION || rc == 1) {
         // An MQTT 3.1.1 broker: the next attempt uses 3.1.1.
         api_->destroy(&handle_);
         handle_ = nullptr;

@@ -10,12 +10,25 @@
 #include <chrono>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+#include <fstream>
+
+#include "test/support/process.h"
 #include "test/support/servers.h"
+#include "test/support/temp_dir.h"
 
 namespace edgeloop::agent {
 namespace {
 
 using testing_support::MosquittoServer;
+using testing_support::TempDir;
 
 struct Recorder {
   int connected = 0, lost = 0, failures = 0;
@@ -142,6 +155,146 @@ TEST(MqttLink, BrokerRestartIsReportedAndTheLinkReconnects) {
   ASSERT_TRUE(PollUntil(*link, [&] { return !rec.completions.empty(); }));
   EXPECT_EQ(rec.completions.back().tag, 7u);
   EXPECT_TRUE(rec.completions.back().status.ok());
+}
+
+// (As in src/mqtt/client_test.cc.) A broker that only speaks MQTT 3.1.1, at the byte level: it answers an MQTT 5 CONNECT with the
+// 3.1.1 CONNACK "unacceptable protocol version" (as Mosquitto 1.4 does) and accepts a 3.1.1
+// CONNECT. Records the protocol level of every CONNECT it sees.
+class Mqtt311OnlyBroker {
+ public:
+  Mqtt311OnlyBroker() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(fd_, 4);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~Mqtt311OnlyBroker() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    for (int c : clients_) ::close(c);
+  }
+  int port() const { return port_; }
+  std::vector<int> levels() {
+    std::lock_guard<std::mutex> l(mu_);
+    return levels_;
+  }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      unsigned char buf[512];
+      ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      // CONNECT: fixed header (1 + 1..4 length bytes), then "\0\4MQTT", then the protocol level.
+      int level = -1;
+      if (n > 10) {
+        size_t i = 1;
+        while (i < 5 && (buf[i] & 0x80)) ++i;
+        size_t p = i + 1 + 6;
+        if (p < static_cast<size_t>(n)) level = buf[p];
+      }
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        levels_.push_back(level);
+      }
+      unsigned char connack[4] = {0x20, 0x02, 0x00, static_cast<unsigned char>(level == 4 ? 0x00 : 0x01)};
+      (void)!::send(c, connack, sizeof connack, MSG_NOSIGNAL);
+      if (level == 4) {
+        clients_.push_back(c);  // keep the session open
+      } else {
+        ::close(c);
+      }
+    }
+  }
+  int fd_;
+  int port_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::vector<int> clients_;
+  std::mutex mu_;
+  std::vector<int> levels_;
+};
+
+TEST(MqttLink, FallsBackToMqtt311WhenTheBrokerRefusesVersion5) {
+  Mqtt311OnlyBroker broker;
+  Recorder rec;
+  MqttLinkOptions o;
+  o.server_uri = "tcp://127.0.0.1:" + std::to_string(broker.port());
+  o.client_id = "link-fallback";
+  o.min_retry_ms = 50;
+  auto link = MqttLink::Create(o, rec.Callbacks(), [] {});
+  ASSERT_TRUE(link.ok());
+  (*link)->Start();
+  ASSERT_TRUE(PollUntil(**link, [&] { return (*link)->connected(); }));
+  EXPECT_EQ((*link)->protocol_version(), 4);
+  auto levels = broker.levels();
+  ASSERT_GE(levels.size(), 2u);
+  EXPECT_EQ(levels[0], 5);
+  EXPECT_EQ(levels.back(), 4);
+  EXPECT_GE(rec.failures, 1);  // the refused MQTT 5 attempt was reported
+}
+
+// ssl:// loads Paho's TLS variant: a broker whose certificate chains to ca_file is accepted, one
+// that does not is refused (and retried, reported each time).
+TEST(MqttLink, TlsWithCaFile) {
+  TempDir dir;
+  const std::string ca = dir.Join("ca.crt"), cert = dir.Join("server.crt"), key = dir.Join("server.key"),
+                    other_ca = dir.Join("other-ca.crt");
+  std::ofstream(dir.Join("ext.cnf")) << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+  auto run = [](std::vector<std::string> argv) {
+    auto r = testing_support::RunCommand(argv);
+    if (r.exit_code != 0) ADD_FAILURE() << argv[1] << ": " << r.err;
+  };
+  run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.Join("ca.key"), "-out", ca, "-days",
+       "2", "-subj", "/CN=edgeloop-test-ca"});
+  run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.Join("other.key"), "-out", other_ca,
+       "-days", "2", "-subj", "/CN=someone-else"});
+  run({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", dir.Join("server.csr"), "-subj",
+       "/CN=127.0.0.1"});
+  run({"openssl", "x509", "-req", "-in", dir.Join("server.csr"), "-CA", ca, "-CAkey", dir.Join("ca.key"),
+       "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", dir.Join("ext.cnf")});
+  ::chmod(dir.path().c_str(), 0755);
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) ::chmod(e.path().c_str(), 0644);
+  const int port = testing_support::FreePort();
+  MosquittoServer broker("listener " + std::to_string(port) + " 127.0.0.1\ncafile " + ca + "\ncertfile " + cert +
+                         "\nkeyfile " + key + "\n");
+  broker.Start();
+  ASSERT_TRUE(testing_support::WaitForPort(port));
+  const std::string uri = "ssl://127.0.0.1:" + std::to_string(port);
+
+  Recorder rec;
+  MqttLinkOptions o;
+  o.server_uri = uri;
+  o.client_id = "link-tls";
+  o.ca_file = ca;
+  auto link = MqttLink::Create(o, rec.Callbacks(), [] {});
+  ASSERT_TRUE(link.ok()) << link.status().ToString();
+  (*link)->Start();
+  ASSERT_TRUE(PollUntil(**link, [&] { return (*link)->connected(); }));
+  ASSERT_TRUE((*link)->Publish("tls/x", "secret", 5).ok());
+  ASSERT_TRUE(PollUntil(**link, [&] { return !rec.completions.empty(); }));
+  EXPECT_TRUE(rec.completions[0].status.ok());
+
+  Recorder bad;
+  o.client_id = "link-tls-untrusted";
+  o.ca_file = other_ca;  // the server's certificate does not chain to this CA
+  o.min_retry_ms = 100;
+  auto untrusted = MqttLink::Create(o, bad.Callbacks(), [] {});
+  ASSERT_TRUE(untrusted.ok());
+  (*untrusted)->Start();
+  ASSERT_TRUE(PollUntil(**untrusted, [&] { return bad.failures >= 2; }));
+  EXPECT_EQ(bad.connected, 0);
 }
 
 }  // namespace
