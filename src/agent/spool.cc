@@ -240,6 +240,9 @@ Status FileSpool::Init() {
       }
     }
   }
+  // The whole segments read above must not stay resident (the agent's memory target).
+  buf_.clear();
+  buf_.shrink_to_fit();
   EL_RETURN_IF_ERROR(OpenActive());
   if (ack_dirty_) EL_RETURN_IF_ERROR(WriteAck(false));
   return Reclaim();
