@@ -18,12 +18,19 @@ constexpr int kBins = 20;
 struct Group {
   int64_t version = 0;
   int64_t results = 0;
-  double conf = 0, ms = 0;
+  double conf = 0;
+  std::vector<double> ms;  // inference times
   std::array<int64_t, kBins> hist{};
   int64_t errors = 0;  // status counter increases and dead letters
   std::set<std::string> devices;
   double mean_conf() const { return results ? conf / static_cast<double>(results) : 0; }
-  double mean_ms() const { return results ? ms / static_cast<double>(results) : 0; }
+  // The median: a preempted inference on a busy host moves a mean, hardly a median.
+  double median_ms() {
+    if (ms.empty()) return 0;
+    auto mid = ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2);
+    std::nth_element(ms.begin(), mid, ms.end());
+    return *mid;
+  }
   double error_rate() const { return results ? static_cast<double>(errors) / static_cast<double>(results) : 0; }
 };
 
@@ -113,7 +120,7 @@ Result<store::RetrainDecision> CheckCanary(store::Store& store, const CanaryOpti
     if (g == nullptr) continue;
     ++g->results;
     g->conf += r.msg.confidence;
-    g->ms += r.msg.inference_ms;
+    g->ms.push_back(r.msg.inference_ms);
     ++g->hist[Bin(r.msg.confidence)];
     g->devices.insert(r.msg.device_id);
   }
@@ -147,17 +154,18 @@ Result<store::RetrainDecision> CheckCanary(store::Store& store, const CanaryOpti
   }
 
   const double ks = OneSidedKs(c, s), psi = Psi(c, s);
+  const double c_ms = c.median_ms(), s_ms = s.median_ms();
   d.candidate_accuracy = c.mean_conf();
   d.champion_accuracy = s.mean_conf();
   char why[640];
   std::snprintf(why, sizeof(why),
-                "canary v%lld: %lld results from %zu devices, mean confidence %.4f, mean inference %.4f ms, "
+                "canary v%lld: %lld results from %zu devices, mean confidence %.4f, median inference %.4f ms, "
                 "%lld errors (%.4f/result), %zu failed installs; stable v%lld: %lld results from %zu devices, %.4f, "
                 "%.4f ms, %lld errors (%.4f/result); confidence shift (one-sided KS) %.4f, PSI %.4f",
                 static_cast<long long>(c.version), static_cast<long long>(c.results), c.devices.size(), c.mean_conf(),
-                c.mean_ms(), static_cast<long long>(c.errors), c.error_rate(), ota_failed.size(),
+                c_ms, static_cast<long long>(c.errors), c.error_rate(), ota_failed.size(),
                 static_cast<long long>(s.version), static_cast<long long>(s.results), s.devices.size(), s.mean_conf(),
-                s.mean_ms(), static_cast<long long>(s.errors), s.error_rate(), ks, psi);
+                s_ms, static_cast<long long>(s.errors), s.error_rate(), ks, psi);
   d.reason = why;
   std::vector<std::string> failed;
   char f[200];
@@ -171,9 +179,8 @@ Result<store::RetrainDecision> CheckCanary(store::Store& store, const CanaryOpti
                   o.max_confidence_shift);
     failed.push_back(f);
   }
-  if (s.results > 0 && s.mean_ms() > 0 && c.mean_ms() > s.mean_ms() * o.max_latency_ratio) {
-    std::snprintf(f, sizeof(f), "latency: %.4f ms > stable %.4f ms x %.2f", c.mean_ms(), s.mean_ms(),
-                  o.max_latency_ratio);
+  if (s.results > 0 && s_ms > 0 && c_ms > s_ms * o.max_latency_ratio) {
+    std::snprintf(f, sizeof(f), "latency: median %.4f ms > stable %.4f ms x %.2f", c_ms, s_ms, o.max_latency_ratio);
     failed.push_back(f);
   }
   if (c.error_rate() > s.error_rate() + o.max_error_rate_increase) {

@@ -1,6 +1,7 @@
 // The canary verdict on a real registry server (serve over loopback) and a real SQLite store:
-// a canary with more device errors, with dead letters, with failed installs, or with a confidence
-// distribution shifted lower (at the same mean) is rolled back; a healthy one is promoted.
+// a canary with more device errors, with dead letters, with failed installs, with slower inference,
+// or with a confidence distribution shifted lower (at the same mean) is rolled back; a healthy one
+// (whose results include preempted outliers, like stable's) is promoted.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -67,7 +68,8 @@ class CanaryTest : public ::testing::Test {
     return m.ok() ? nlohmann::json::parse(*m)["version"].get<int64_t>() : 0;
   }
   // `confidences` cycle over n results of `device` on `version`, from time t.
-  void Results(const std::string& device, int64_t version, std::vector<float> confidences, int n, int64_t t) {
+  void Results(const std::string& device, int64_t version, std::vector<float> confidences, int n, int64_t t,
+               double inference_ms = 0.05) {
     store::Batch b;
     for (int i = 0; i < n; ++i) {
       store::StoredResult sr;
@@ -77,7 +79,7 @@ class CanaryTest : public ::testing::Test {
       sr.msg.timestamp_ms = t + i;
       sr.msg.prediction = "normal";
       sr.msg.confidence = confidences[static_cast<size_t>(i) % confidences.size()];
-      sr.msg.inference_ms = 0.05;
+      sr.msg.inference_ms = i % 10 == 0 ? 5.0 : inference_ms;  // every tenth one preempted
       sr.msg.model = {"vib", version};
       b.results.push_back(sr);
     }
@@ -170,6 +172,15 @@ TEST_F(CanaryTest, ALowerConfidenceDistributionRollsBackAtTheSameMean) {
             std::string::npos)
       << d.reason;
   EXPECT_EQ(d.reason.find("confidence: mean"), std::string::npos) << d.reason;
+}
+
+TEST_F(CanaryTest, ASlowerCanaryRollsBack) {
+  const int64_t v = Publish("canary"), t = 6'000'000;
+  Results("stable-f", 1, {0.9f}, 100, t, 0.05);
+  Results("canary-f", v, {0.9f}, 100, t, 0.2);
+  auto d = Check(t);
+  EXPECT_EQ(d.decision, "rolled_back") << d.reason;
+  EXPECT_NE(d.reason.find("latency: median 0.2000 ms > stable 0.0500 ms x 1.50"), std::string::npos) << d.reason;
 }
 
 TEST_F(CanaryTest, AHealthyCanaryIsPromotedAndAnEarlyOneHeld) {

@@ -56,7 +56,7 @@ namespace edgeloop::loop {
 //     max_x (F_canary(x) - F_stable(x)) over 20-bin histograms on [0, 1] (the share of results that
 //     moved to lower confidence; a canary that is merely more confident passes). The population
 //     stability index of the two histograms is reported alongside;
-//   - latency: the canary's mean inference time is more than `max_latency_ratio` times stable's;
+//   - latency: the canary's median inference time is more than `max_latency_ratio` times stable's;
 //   - errors: what the devices report as errors, per result: the increase of their status
 //     counters (spool_errors, dropped, overruns, bad_inputs, alarm_command_failures) between two
 //     status messages, attributed to the model version the later one names, plus dead letters from
