@@ -167,5 +167,47 @@ TEST(ServeRetrainEvery, RecordsAFailureThenRetrainsCanariesAndPromotes) {
   EXPECT_EQ(serve.Wait(120000).value_or(-1), 0);
 }
 
+// `edgeloop retrain --schedule` is the same scheduler as its own process: a run with no stable
+// model is recorded in the store it was given, and SIGTERM stops it cleanly.
+TEST(RetrainSchedule, RunsAsItsOwnProcessAndRecordsFailedRuns) {
+  TempDir dir;
+  const std::string data = dir.Join("data");
+  Edgeloop({"keys", "init", "--data", data});
+  auto tok = RunCommand({BinaryPath("edgeloop"), "token", "create", "--data", data, "--role", "admin", "--name", "t"});
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  const std::string token = tok.out.substr(0, tok.out.find('\n'));
+  Edgeloop({"data", "generate", "--kind", "gaussian", "--samples", "100", "--seed", "1", "-o", dir.Join("orig.csv")});
+  const int port = testing_support::FreePort();
+  testing_support::ProcessOptions po;
+  po.stdout_path = dir.Join("serve.log");
+  po.stderr_path = "stdout";
+  testing_support::Process serve({BinaryPath("edgeloop"), "serve", "--data", data, "--listen",
+                                  "127.0.0.1:" + std::to_string(port)},
+                                 po);
+  ASSERT_TRUE(testing_support::WaitForPort(port, 20000));
+  po.stdout_path = dir.Join("retrain.log");
+  testing_support::Process retrain({BinaryPath("edgeloop"), "retrain", "--schedule", "1s", "--server",
+                                    "http://127.0.0.1:" + std::to_string(port), "--token", token, "--db",
+                                    dir.Join("s.db"), "--data", dir.Join("orig.csv"), "--golden", dir.Join("orig.csv"),
+                                    "--work", dir.Join("work"), "--model", "pump"},
+                                   po);
+  std::vector<store::RetrainDecision> ds;
+  for (int i = 0; i < 100 && ds.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto st = store::Store::Open(dir.Join("s.db"));
+    if (!st.ok()) continue;
+    auto got = (*st)->RetrainDecisions(10);
+    if (got.ok()) ds = *got;
+  }
+  ASSERT_FALSE(ds.empty()) << ReadLog(dir.Join("retrain.log"));
+  EXPECT_EQ(ds[0].decision, "failed");
+  EXPECT_EQ(ds[0].model, "pump");
+  EXPECT_NE(ds[0].reason.find("no stable version of model 'pump'"), std::string::npos) << ds[0].reason;
+  retrain.Signal(SIGTERM);
+  EXPECT_EQ(retrain.Wait(30000).value_or(-1), 0) << ReadLog(dir.Join("retrain.log"));
+  serve.Signal(SIGTERM);
+  serve.Wait(20000);
+}
+
 }  // namespace
 }  // namespace edgeloop::loop

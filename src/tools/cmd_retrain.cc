@@ -21,7 +21,12 @@ int RetrainCmd(int argc, char** argv) {
               "       edgeloop retrain --schedule 6h --server URL --token T --db URL --data CSV --golden CSV --work DIR",
               "Original data + labelled field windows from the store -> train -> INT8 quantize -> accuracy of the\n"
               "candidate and of the champion on the golden set. The candidate is published to the canary channel\n"
-              "only if it beats the champion by --margin. The decision is recorded (GET /v1/retrain/decisions).");
+              "only if it beats the champion by --margin. The decision is recorded (GET /v1/retrain/decisions).\n"
+              "\n"
+              "--schedule DURATION repeats this until SIGINT/SIGTERM against the registry's current stable version\n"
+              "(downloaded into --work; --champion is not needed; --server and --token are), and judges each canary\n"
+              "after --canary-period like `retrain canary-check`. Failed runs are recorded with the reason.\n"
+              "`edgeloop serve --retrain-every` runs the same loop inside the server without a token of yours.");
   flags.String("--db", &db, "store: SQLite file or postgresql://...");
   flags.String("--data", &o.original_csv, "the original training CSV");
   flags.String("--golden", &o.golden_csv, "held-out golden CSV");
@@ -38,10 +43,7 @@ int RetrainCmd(int argc, char** argv) {
   flags.Double("--canary-share", &o.canary_share, "canary share of the fleet");
   std::string schedule, canary_period = "1h";
   loop::CanaryOptions canary;
-  flags.String("--schedule", &schedule,
-               "repeat every DURATION (6h, 30m) until SIGINT/SIGTERM, against the registry's stable version\n"
-               "(downloaded; --champion not needed), and judge each canary after --canary-period. Needs --server.\n"
-               "`edgeloop serve --retrain-every` runs the same loop inside the server");
+  flags.String("--schedule", &schedule, "repeat every DURATION (6h, 30m) until SIGINT/SIGTERM (see above)");
   flags.String("--canary-period", &canary_period, "with --schedule: how long a canary runs before it is judged");
   flags.Int("--canary-min-results", &canary.min_results, "with --schedule: canary results needed before judging");
   int code = 0;

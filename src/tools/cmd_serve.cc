@@ -22,7 +22,15 @@ int Serve(int argc, char** argv) {
   std::vector<std::string> fleets;
   Flags flags("edgeloop serve --data DIR [--listen HOST:PORT] [options]",
               "Runs the model registry's HTTP API (/v1), /metrics and /healthz until SIGINT or SIGTERM.\n"
-              "Needs a signing key ('edgeloop keys init') and tokens ('edgeloop token create').");
+              "Needs a signing key ('edgeloop keys init') and tokens ('edgeloop token create').\n"
+              "\n"
+              "--retrain-every DURATION runs the retraining loop in a server thread: each period it takes the\n"
+              "stable version of --retrain-model as the champion, trains a candidate on --retrain-data plus the\n"
+              "store's labelled field windows, and publishes it to canary only if it beats the champion by\n"
+              "--retrain-margin on --retrain-golden; after --canary-period it compares canary and stable devices\n"
+              "(confidence and its distribution, latency, device errors, failed installs) and promotes or rolls\n"
+              "back. Every decision, failed runs included (with the reason), is recorded: GET /v1/retrain/decisions\n"
+              "and the dashboard. A failing run never stops the server.");
   flags.String("--data", &o.data_dir, "data directory: registry.db, artifacts/, keys/");
   flags.String("--listen", &o.listen, "address to listen on (port 0: any free port)");
   flags.String("--tls-cert", &o.tls_cert_file, "PEM certificate (chain): serve HTTPS");
@@ -43,11 +51,7 @@ int Serve(int argc, char** argv) {
   std::string retrain_every, canary_period = "1h";
   loop::ScheduleOptions ro;
   int64_t retrain_epochs = ro.retrain.epochs;
-  flags.String("--retrain-every", &retrain_every,
-               "run the retraining loop in the server every DURATION (6h, 30m, 90s): fetch the stable model\n"
-               "(the champion), retrain on --retrain-data plus labelled field windows from the store, publish to\n"
-               "canary only if it beats the champion by --retrain-margin on --retrain-golden, then after\n"
-               "--canary-period promote or roll back (retrain canary-check). Decisions: GET /v1/retrain/decisions");
+  flags.String("--retrain-every", &retrain_every, "run the retraining loop in the server every DURATION (6h, 30m, 90s)");
   flags.String("--retrain-model", &ro.retrain.model, "registry model the loop retrains");
   flags.String("--retrain-data", &ro.retrain.original_csv, "the original training CSV (required with --retrain-every)");
   flags.String("--retrain-golden", &ro.retrain.golden_csv, "held-out golden CSV (required with --retrain-every)");
