@@ -93,6 +93,15 @@ bool Allows(KernelSet set, KernelSet level) {
   if (set == level) return true;
   return set == KernelSet::kAvx512Vnni && level == KernelSet::kAvx2;
 }
+
+// CONV_2D kernels with a MAX_POOL_2D variant (same packing).
+struct FusedEntry {
+  KernelFn conv;
+  KernelChoice fused;
+};
+const FusedEntry kFusedMaxPool[] = {
+    {x86::ConvS8Avx512Vnni, {x86::ConvMaxPoolS8Avx512Vnni, "conv_maxpool_s8_k4n16_avx512vnni"}},
+};
 #elif defined(__aarch64__)
 bool PackConvK4N16(Node& n) { return optimized::PackConvS8(n, optimized::GemmLayout::kK4N16S8, 0); }
 bool PackFcK4N16(Node& n) { return optimized::PackFullyConnectedS8(n, optimized::GemmLayout::kK4N16S8, 0); }
@@ -112,10 +121,21 @@ bool Allows(KernelSet set, KernelSet level) {
   if (set == level) return true;
   return set == KernelSet::kNeonDot && level == KernelSet::kNeon;
 }
+
+struct FusedEntry {
+  KernelFn conv;
+  KernelChoice fused;
+};
+const FusedEntry kFusedMaxPool[] = {{nullptr, {}}};  // NEON: conv and pool stay two kernels
 #else
 const OptimizedEntry kOptimized[] = {
     {KernelId::kNone, KernelSet::kReference, {}, NoPacking},
 };
+struct FusedEntry {
+  KernelFn conv;
+  KernelChoice fused;
+};
+const FusedEntry kFusedMaxPool[] = {{nullptr, {}}};
 bool Allows(KernelSet, KernelSet) { return false; }
 #endif
 
@@ -148,6 +168,20 @@ bool SelectKernel(Node& node, KernelSet set) {
   node.kernel = ref.fn;
   node.kernel_name = ref.name;
   return ref.fn != nullptr;
+}
+
+bool FuseConvMaxPool(Node& conv, const Node& pool) {
+  if (conv.kernel_id != KernelId::kConvS8 || pool.kernel_id != KernelId::kMaxPoolS8 || conv.kernel == nullptr) {
+    return false;
+  }
+  for (const FusedEntry& e : kFusedMaxPool) {
+    if (e.conv != conv.kernel || e.fused.fn == nullptr) continue;
+    if (!optimized::FuseMaxPool(conv, pool)) return false;
+    conv.kernel = e.fused.fn;
+    conv.kernel_name = e.fused.name;
+    return true;
+  }
+  return false;
 }
 
 const char* KernelSetName(KernelSet set) {

@@ -3,6 +3,8 @@
 // Compiled for those features by a target pragma; called only when the CPU has them.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "runtime/kernels/gemm_s8.h"
@@ -53,9 +55,11 @@ inline __m512i Broadcast4(const int8_t* p) {
 }
 
 // MR rows x NB blocks of 16 channels starting at block j0. KS accumulator sets split the k loop
-// (more independent dependency chains when there is a single row).
-template <int MR, int NB, int KS, bool kFlipped>
-void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uint8_t* packed, int j0, int8_t* out) {
+// (more independent dependency chains when there is a single row). kAcc: store the int32
+// accumulators to acc (row stride n_blocks * 16) instead of requantizing to out.
+template <int MR, int NB, int KS, bool kFlipped, bool kAcc = false>
+void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uint8_t* packed, int j0, int8_t* out,
+          int32_t* acc_out = nullptr) {
   const int kg = info.k_stride / 4;
   const auto* w = reinterpret_cast<const __m512i*>(info.weights(packed)) + static_cast<ptrdiff_t>(j0) * kg;
   __m512i acc[KS][MR][NB];
@@ -84,6 +88,17 @@ void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uin
         acc[0][r][j] = _mm512_dpbusd_epi32(acc[0][r][j], av, _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + g));
       }
     }
+  }
+  if constexpr (kAcc) {
+    const ptrdiff_t stride = static_cast<ptrdiff_t>(info.n_blocks) * 16;
+    for (int j = 0; j < NB; ++j) {
+      for (int r = 0; r < MR; ++r) {
+        __m512i sum = acc[0][r][j];
+        for (int s = 1; s < KS; ++s) sum = _mm512_add_epi32(sum, acc[s][r][j]);
+        _mm512_storeu_si512(acc_out + r * stride + (j0 + j) * 16, sum);
+      }
+    }
+    return;
   }
   const __m512i offset = _mm512_set1_epi32(info.output_offset);
   const __m512i lo = _mm512_set1_epi32(info.act_min), hi = _mm512_set1_epi32(info.act_max);
@@ -125,7 +140,135 @@ void GemmRows(const int8_t* a, ptrdiff_t a_stride, int rows, const GemmS8Info& i
   }
 }
 
+// Rows of int32 accumulators (row stride n_blocks * 16), patches already flipped.
+void GemmAccRows(const int8_t* a, ptrdiff_t a_stride, int rows, const GemmS8Info& info, const uint8_t* packed,
+                 int32_t* acc) {
+  const int nb = info.n_blocks;
+  const ptrdiff_t stride = static_cast<ptrdiff_t>(nb) * 16;
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const int8_t* ar = a + r * a_stride;
+    int32_t* o = acc + r * stride;
+    int j = 0;
+    for (; j + 2 <= nb; j += 2) Tile<4, 2, 1, true, true>(ar, a_stride, info, packed, j, nullptr, o);
+    if (j < nb) Tile<4, 1, 1, true, true>(ar, a_stride, info, packed, j, nullptr, o);
+  }
+  for (; r < rows; ++r) {
+    const int8_t* ar = a + r * a_stride;
+    int32_t* o = acc + r * stride;
+    int j = 0;
+    for (; j + 2 <= nb; j += 2) Tile<1, 2, 2, true, true>(ar, a_stride, info, packed, j, nullptr, o);
+    if (j < nb) Tile<1, 1, 2, true, true>(ar, a_stride, info, packed, j, nullptr, o);
+  }
+}
+
+// Requantization of 16 pooled accumulators with the shortcuts FuseMaxPool proved exact: the
+// output offset and the rounding half of RoundingDivideByPOT are one per-channel addend (no wrap),
+// and the conv's and the pool's clamps are one clamp.
+struct FusedConsts {
+  __m512i mult, mult_odd, lshift, rshift, addend, sign_mask, lo, hi;
+  bool shifts_left;
+};
+
+FusedConsts LoadFusedConsts(const GemmS8Info& info, const uint8_t* packed, int c0) {
+  FusedConsts k;
+  k.mult = _mm512_load_si512(info.multiplier(packed) + c0);
+  k.mult_odd = _mm512_srli_epi64(k.mult, 32);
+  k.lshift = _mm512_load_si512(info.left_shift(packed) + c0);
+  k.rshift = _mm512_load_si512(info.right_shift(packed) + c0);
+  k.shifts_left = _mm512_test_epi32_mask(k.lshift, k.lshift) != 0;
+  const __m512i one = _mm512_set1_epi32(1);
+  const __mmask16 rounds = _mm512_test_epi32_mask(k.rshift, k.rshift);
+  // addend = 2^(e-1) + output_offset * 2^e (e = right shift; no half when e == 0).
+  const __m512i half = _mm512_maskz_sllv_epi32(rounds, one, _mm512_sub_epi32(k.rshift, one));
+  k.addend = _mm512_add_epi32(half, _mm512_sllv_epi32(_mm512_set1_epi32(info.output_offset), k.rshift));
+  k.sign_mask = _mm512_maskz_set1_epi32(rounds, -1);
+  const int32_t lo = std::clamp(info.act_min, info.pool_act_min, info.pool_act_max);
+  const int32_t hi = std::clamp(info.act_max, info.pool_act_min, info.pool_act_max);
+  k.lo = _mm512_set1_epi32(lo), k.hi = _mm512_set1_epi32(hi);
+  return k;
+}
+
+// RoundingDivideByPOT(h, e) + offset == (h + 2^(e-1) - (h < 0) + offset * 2^e) >> e for e > 0
+// (ties away from zero), and h + offset for e == 0.
+template <bool kShiftLeft>
+inline __m512i RequantizeFused(__m512i x, const FusedConsts& k) {
+  if constexpr (kShiftLeft) x = _mm512_sllv_epi32(x, k.lshift);
+  const __m512i round = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, k.mult), round), 31);
+  const __m512i odd =
+      _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), k.mult_odd), round), 1);
+  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+  const __m512i sign = _mm512_and_si512(_mm512_srai_epi32(high, 31), k.sign_mask);
+  const __m512i v = _mm512_srav_epi32(_mm512_add_epi32(_mm512_add_epi32(high, k.addend), sign), k.rshift);
+  return _mm512_min_epi32(_mm512_max_epi32(v, k.lo), k.hi);
+}
+
+template <bool kShiftLeft>
+void PoolBlock(const GemmS8Info& info, const FusedConsts& k, const int32_t* acc, int c0, int8_t* out) {
+  const ptrdiff_t stride = static_cast<ptrdiff_t>(info.n_blocks) * 16;
+  const int count = info.n - c0;
+  const __mmask16 tail = static_cast<__mmask16>(count >= 16 ? 0xFFFF : (1u << count) - 1);
+  const auto empty = static_cast<char>(std::clamp<int32_t>(-128, info.pool_act_min, info.pool_act_max));
+  for (int oy = 0; oy < info.pool_out_h; ++oy) {
+    const int in_y0 = oy * info.pool_stride_h - info.pool_pad_h;
+    const int y0 = std::max(in_y0, 0), y1 = std::min(in_y0 + info.pool_filter_h, info.pool_in_h);
+    for (int ox = 0; ox < info.pool_out_w; ++ox) {
+      const int in_x0 = ox * info.pool_stride_w - info.pool_pad_w;
+      const int x0 = std::max(in_x0, 0), x1 = std::min(in_x0 + info.pool_filter_w, info.pool_in_w);
+      int8_t* o = out + (static_cast<ptrdiff_t>(oy) * info.pool_out_w + ox) * info.n + c0;
+      __m128i bytes;
+      if (y0 >= y1 || x0 >= x1) {
+        bytes = _mm_set1_epi8(empty);  // the reference's max of nothing: -128, clamped by the pool
+      } else {
+        __m512i m = _mm512_set1_epi32(INT32_MIN);
+        for (int y = y0; y < y1; ++y) {
+          const int32_t* row = acc + static_cast<ptrdiff_t>(y) * info.pool_in_w * stride + c0;
+          for (int x = x0; x < x1; ++x) m = _mm512_max_epi32(m, _mm512_loadu_si512(row + x * stride));
+        }
+        // Narrow in a register and store whole: a masked narrowing store is microcoded on some cores.
+        bytes = _mm512_cvtepi32_epi8(RequantizeFused<kShiftLeft>(m, k));
+      }
+      if (count >= 16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes);
+      } else {
+        _mm_mask_storeu_epi8(o, tail, bytes);
+      }
+    }
+  }
+}
+
+// The pooled windows of one image's accumulators, requantized once each (see FuseMaxPool).
+void PoolRequantize(const GemmS8Info& info, const uint8_t* packed, const int32_t* acc, int8_t* out) {
+  for (int j = 0; j < info.n_blocks; ++j) {
+    const FusedConsts k = LoadFusedConsts(info, packed, j * 16);
+    if (k.shifts_left) {
+      PoolBlock<true>(info, k, acc, j * 16, out);
+    } else {
+      PoolBlock<false>(info, k, acc, j * 16, out);
+    }
+  }
+}
+
 }  // namespace
+
+void ConvMaxPoolS8Avx512Vnni(const Node& node) {
+  const GemmS8Info& info = optimized::Info(node);
+  const uint8_t* packed = node.packed.get();
+  const int8_t* input = node.in(0).as<int8_t>();
+  int8_t* output = node.out(0).as<int8_t>();
+  auto* acc = reinterpret_cast<int32_t*>(node.scratch);
+  auto* patches = reinterpret_cast<int8_t*>(node.scratch + info.acc_bytes);
+  const ptrdiff_t row_acc = static_cast<ptrdiff_t>(info.out_w) * info.n_blocks * 16;
+  const int64_t image = static_cast<int64_t>(info.in_h) * info.in_w * info.in_c;
+  const int64_t pooled = static_cast<int64_t>(info.pool_out_h) * info.pool_out_w * info.n;
+  for (int b = 0; b < info.batches; ++b) {
+    optimized::ForEachConvRow(info, input + b * image, patches, true, [&](const int8_t* a, ptrdiff_t a_stride, int oy) {
+      GemmAccRows(a, a_stride, info.out_w, info, packed, acc + oy * row_acc);
+    });
+    PoolRequantize(info, packed, acc, output + b * pooled);
+  }
+}
 
 void ConvS8Avx512Vnni(const Node& node) { optimized::RunConvS8(node, GemmRows<true>, /*flip_input=*/true); }
 void FullyConnectedS8Avx512Vnni(const Node& node) { optimized::RunFullyConnectedS8(node, GemmRows<false>); }
