@@ -5,6 +5,7 @@
 
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/gemm_s8.h"
+#include "runtime/kernels/softmax_s8.h"
 #include "runtime/kernels/reference/reference_kernels.h"
 #if defined(__x86_64__)
 #include "runtime/kernels/x86/x86_kernels.h"
@@ -86,6 +87,7 @@ const OptimizedEntry kOptimized[] = {
     {KernelId::kConvS8, KernelSet::kAvx2, {x86::ConvS8Avx2, "conv_s8_k2n8_avx2"}, PackConvK2N8},
     {KernelId::kFullyConnectedS8, KernelSet::kAvx2, {x86::FullyConnectedS8Avx2, "fc_s8_k2n8_avx2"}, PackFcK2N8},
     {KernelId::kMaxPoolS8, KernelSet::kAvx2, {x86::MaxPoolS8Avx2, "maxpool_s8_c32_avx2"}, NoPacking},
+    {KernelId::kSoftmaxS8, KernelSet::kAvx2, {optimized::SoftmaxS8Lut, "softmax_s8_lut"}, optimized::PackSoftmaxS8Lut},
 };
 
 // Levels whose kernels `set` may use.
@@ -115,6 +117,7 @@ const OptimizedEntry kOptimized[] = {
     {KernelId::kConvS8, KernelSet::kNeon, {arm::ConvS8Neon, "conv_s8_k1n8_neon"}, PackConvK1N8},
     {KernelId::kFullyConnectedS8, KernelSet::kNeon, {arm::FullyConnectedS8Neon, "fc_s8_k1n8_neon"}, PackFcK1N8},
     {KernelId::kMaxPoolS8, KernelSet::kNeon, {arm::MaxPoolS8Neon, "maxpool_s8_c16_neon"}, NoPacking},
+    {KernelId::kSoftmaxS8, KernelSet::kNeon, {optimized::SoftmaxS8Lut, "softmax_s8_lut"}, optimized::PackSoftmaxS8Lut},
 };
 
 bool Allows(KernelSet set, KernelSet level) {

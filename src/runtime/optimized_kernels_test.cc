@@ -334,6 +334,26 @@ TEST_P(OptimizedKernels, ConvMaxPoolFused) {
   }
 }
 
+TEST_P(OptimizedKernels, SoftmaxRandomShapes) {
+  Rng rng{std::mt19937(17)};
+  for (int i = 0; i < 60; ++i) {
+    const int rows = rng.Int(1, 9), depth = rng.Int(1, 300);
+    const float scale = rng.Scale(1e-3f, 2.f), beta = rng.Scale(0.1f, 4.f);
+    const int32_t zp = rng.ZeroPoint();
+    GraphBuilder b;
+    const int ti = b.Input("in", kI8, {rows, depth}, Quant(scale, zp));
+    const int to = b.Tensor("out", kI8, {rows, depth}, Quant(1.f / 256, -128));
+    b.Op(BuiltinOp::kSoftmax, {ti}, {to}, tflite::SoftmaxOptions{beta});
+    b.Output(to);
+    // Narrow inputs (many equal maxima) as well as the full range.
+    const int lo = rng.Int(0, 1) ? -128 : rng.Int(-20, 120);
+    std::ostringstream context;
+    context << "softmax [" << rows << "," << depth << "] scale " << scale << " zp " << zp << " beta " << beta
+            << " inputs from " << lo;
+    ExpectSameBytes(b.Build(), rng.Bytes(static_cast<size_t>(rows) * depth, lo, 127), GetParam(), context.str());
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, OptimizedKernels, testing::ValuesIn(kLevels),
                          [](const testing::TestParamInfo<KernelSet>& info) { return KernelSetName(info.param); });
 

@@ -140,25 +140,58 @@ void GemmRows(const int8_t* a, ptrdiff_t a_stride, int rows, const GemmS8Info& i
   }
 }
 
+// MR rows x NB blocks of 16 channels of int32 accumulators, blocks j0.., patches already flipped;
+// written as flat arrays so the compiler keeps every accumulator in a register.
+template <int MR, int NB>
+inline __attribute__((always_inline)) void AccTile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info,
+                                                   const uint8_t* packed, int j0, int32_t* out) {
+  const int kg = info.k_stride / 4;
+  const auto* w = reinterpret_cast<const __m512i*>(info.weights(packed)) + static_cast<ptrdiff_t>(j0) * kg;
+  const ptrdiff_t out_stride = static_cast<ptrdiff_t>(info.n_blocks) * 16;
+  __m512i acc[MR * NB];
+#pragma GCC unroll 4
+  for (int j = 0; j < NB; ++j) {
+    const __m512i b = _mm512_load_si512(info.bias(packed) + (j0 + j) * 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) acc[r * NB + j] = b;
+  }
+  for (int g = 0; g < kg; ++g) {
+    __m512i wv[NB];
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + g);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m512i av = Broadcast4<true>(a + r * a_stride + 4 * g);
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) acc[r * NB + j] = _mm512_dpbusd_epi32(acc[r * NB + j], av, wv[j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) _mm512_storeu_si512(out + r * out_stride + (j0 + j) * 16, acc[r * NB + j]);
+  }
+}
+
 // Rows of int32 accumulators (row stride n_blocks * 16), patches already flipped.
 void GemmAccRows(const int8_t* a, ptrdiff_t a_stride, int rows, const GemmS8Info& info, const uint8_t* packed,
                  int32_t* acc) {
   const int nb = info.n_blocks;
   const ptrdiff_t stride = static_cast<ptrdiff_t>(nb) * 16;
   int r = 0;
-  for (; r + 4 <= rows; r += 4) {
+  for (; r + 8 <= rows; r += 8) {
     const int8_t* ar = a + r * a_stride;
     int32_t* o = acc + r * stride;
     int j = 0;
-    for (; j + 2 <= nb; j += 2) Tile<4, 2, 1, true, true>(ar, a_stride, info, packed, j, nullptr, o);
-    if (j < nb) Tile<4, 1, 1, true, true>(ar, a_stride, info, packed, j, nullptr, o);
+    for (; j + 2 <= nb; j += 2) AccTile<8, 2>(ar, a_stride, info, packed, j, o);
+    if (j < nb) AccTile<8, 1>(ar, a_stride, info, packed, j, o);
   }
   for (; r < rows; ++r) {
     const int8_t* ar = a + r * a_stride;
     int32_t* o = acc + r * stride;
     int j = 0;
-    for (; j + 2 <= nb; j += 2) Tile<1, 2, 2, true, true>(ar, a_stride, info, packed, j, nullptr, o);
-    if (j < nb) Tile<1, 1, 2, true, true>(ar, a_stride, info, packed, j, nullptr, o);
+    for (; j + 2 <= nb; j += 2) AccTile<1, 2>(ar, a_stride, info, packed, j, o);
+    if (j < nb) AccTile<1, 1>(ar, a_stride, info, packed, j, o);
   }
 }
 
@@ -167,7 +200,7 @@ void GemmAccRows(const int8_t* a, ptrdiff_t a_stride, int rows, const GemmS8Info
 // and the conv's and the pool's clamps are one clamp.
 struct FusedConsts {
   __m512i mult, mult_odd, lshift, rshift, addend, sign_mask, lo, hi;
-  bool shifts_left;
+  bool shifts_left, all_round, clamps;
 };
 
 FusedConsts LoadFusedConsts(const GemmS8Info& info, const uint8_t* packed, int c0) {
@@ -179,6 +212,7 @@ FusedConsts LoadFusedConsts(const GemmS8Info& info, const uint8_t* packed, int c
   k.shifts_left = _mm512_test_epi32_mask(k.lshift, k.lshift) != 0;
   const __m512i one = _mm512_set1_epi32(1);
   const __mmask16 rounds = _mm512_test_epi32_mask(k.rshift, k.rshift);
+  k.all_round = rounds == 0xFFFF;
   // addend = 2^(e-1) + output_offset * 2^e (e = right shift; no half when e == 0).
   const __m512i half = _mm512_maskz_sllv_epi32(rounds, one, _mm512_sub_epi32(k.rshift, one));
   k.addend = _mm512_add_epi32(half, _mm512_sllv_epi32(_mm512_set1_epi32(info.output_offset), k.rshift));
@@ -186,54 +220,77 @@ FusedConsts LoadFusedConsts(const GemmS8Info& info, const uint8_t* packed, int c
   const int32_t lo = std::clamp(info.act_min, info.pool_act_min, info.pool_act_max);
   const int32_t hi = std::clamp(info.act_max, info.pool_act_min, info.pool_act_max);
   k.lo = _mm512_set1_epi32(lo), k.hi = _mm512_set1_epi32(hi);
+  k.clamps = lo > -128 || hi < 127;  // else the saturating narrowing clamps
   return k;
 }
 
 // RoundingDivideByPOT(h, e) + offset == (h + 2^(e-1) - (h < 0) + offset * 2^e) >> e for e > 0
-// (ties away from zero), and h + offset for e == 0.
-template <bool kShiftLeft>
-inline __m512i RequantizeFused(__m512i x, const FusedConsts& k) {
+// (ties away from zero), and h + offset for e == 0. kAllRound: e > 0 in every lane. Returns
+// int8 values in the low bytes.
+template <bool kShiftLeft, bool kAllRound, bool kClamp>
+inline __m128i RequantizeFused(__m512i x, const FusedConsts& k) {
   if constexpr (kShiftLeft) x = _mm512_sllv_epi32(x, k.lshift);
   const __m512i round = _mm512_set1_epi64(int64_t{1} << 30);
   const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, k.mult), round), 31);
   const __m512i odd =
       _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), k.mult_odd), round), 1);
   const __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, odd);
-  const __m512i sign = _mm512_and_si512(_mm512_srai_epi32(high, 31), k.sign_mask);
-  const __m512i v = _mm512_srav_epi32(_mm512_add_epi32(_mm512_add_epi32(high, k.addend), sign), k.rshift);
-  return _mm512_min_epi32(_mm512_max_epi32(v, k.lo), k.hi);
+  __m512i sign = _mm512_srai_epi32(high, 31);
+  if constexpr (!kAllRound) sign = _mm512_and_si512(sign, k.sign_mask);
+  __m512i v = _mm512_srav_epi32(_mm512_add_epi32(_mm512_add_epi32(high, k.addend), sign), k.rshift);
+  if constexpr (kClamp) v = _mm512_min_epi32(_mm512_max_epi32(v, k.lo), k.hi);
+  return _mm512_cvtsepi32_epi8(v);
 }
 
-template <bool kShiftLeft>
+// Stores 16 bytes whole (a masked narrowing store is microcoded on some cores), or a tail.
+inline void Store16(int8_t* o, __m128i bytes, int count) {
+  if (count >= 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes);
+  } else {
+    _mm_mask_storeu_epi8(o, static_cast<__mmask16>((1u << count) - 1), bytes);
+  }
+}
+
+template <bool kShiftLeft, bool kAllRound, bool kClamp>
 void PoolBlock(const GemmS8Info& info, const FusedConsts& k, const int32_t* acc, int c0, int8_t* out) {
   const ptrdiff_t stride = static_cast<ptrdiff_t>(info.n_blocks) * 16;
   const int count = info.n - c0;
-  const __mmask16 tail = static_cast<__mmask16>(count >= 16 ? 0xFFFF : (1u << count) - 1);
+  const int fh = info.pool_filter_h, fw = info.pool_filter_w;
+  // VALID windows never clip (nor are empty): no bounds to compute per window.
+  if (info.pool_pad_h == 0 && info.pool_pad_w == 0 && (info.pool_out_h - 1) * info.pool_stride_h + fh <= info.pool_in_h &&
+      (info.pool_out_w - 1) * info.pool_stride_w + fw <= info.pool_in_w) {
+    const ptrdiff_t row = static_cast<ptrdiff_t>(info.pool_in_w) * stride;
+    for (int oy = 0; oy < info.pool_out_h; ++oy) {
+      const int32_t* a = acc + static_cast<ptrdiff_t>(oy) * info.pool_stride_h * row + c0;
+      int8_t* o = out + static_cast<ptrdiff_t>(oy) * info.pool_out_w * info.n + c0;
+      for (int ox = 0; ox < info.pool_out_w; ++ox, a += info.pool_stride_w * stride, o += info.n) {
+        __m512i m = _mm512_loadu_si512(a);
+        for (int y = 0; y < fh; ++y) {
+          for (int x = 0; x < fw; ++x) m = _mm512_max_epi32(m, _mm512_loadu_si512(a + y * row + x * stride));
+        }
+        Store16(o, RequantizeFused<kShiftLeft, kAllRound, kClamp>(m, k), count);
+      }
+    }
+    return;
+  }
   const auto empty = static_cast<char>(std::clamp<int32_t>(-128, info.pool_act_min, info.pool_act_max));
   for (int oy = 0; oy < info.pool_out_h; ++oy) {
     const int in_y0 = oy * info.pool_stride_h - info.pool_pad_h;
-    const int y0 = std::max(in_y0, 0), y1 = std::min(in_y0 + info.pool_filter_h, info.pool_in_h);
+    const int y0 = std::max(in_y0, 0), y1 = std::min(in_y0 + fh, info.pool_in_h);
     for (int ox = 0; ox < info.pool_out_w; ++ox) {
       const int in_x0 = ox * info.pool_stride_w - info.pool_pad_w;
-      const int x0 = std::max(in_x0, 0), x1 = std::min(in_x0 + info.pool_filter_w, info.pool_in_w);
+      const int x0 = std::max(in_x0, 0), x1 = std::min(in_x0 + fw, info.pool_in_w);
       int8_t* o = out + (static_cast<ptrdiff_t>(oy) * info.pool_out_w + ox) * info.n + c0;
-      __m128i bytes;
       if (y0 >= y1 || x0 >= x1) {
-        bytes = _mm_set1_epi8(empty);  // the reference's max of nothing: -128, clamped by the pool
-      } else {
-        __m512i m = _mm512_set1_epi32(INT32_MIN);
-        for (int y = y0; y < y1; ++y) {
-          const int32_t* row = acc + static_cast<ptrdiff_t>(y) * info.pool_in_w * stride + c0;
-          for (int x = x0; x < x1; ++x) m = _mm512_max_epi32(m, _mm512_loadu_si512(row + x * stride));
-        }
-        // Narrow in a register and store whole: a masked narrowing store is microcoded on some cores.
-        bytes = _mm512_cvtepi32_epi8(RequantizeFused<kShiftLeft>(m, k));
+        Store16(o, _mm_set1_epi8(empty), count);  // the reference's max of nothing: -128, clamped by the pool
+        continue;
       }
-      if (count >= 16) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(o), bytes);
-      } else {
-        _mm_mask_storeu_epi8(o, tail, bytes);
+      __m512i m = _mm512_set1_epi32(INT32_MIN);
+      for (int y = y0; y < y1; ++y) {
+        const int32_t* r = acc + static_cast<ptrdiff_t>(y) * info.pool_in_w * stride + c0;
+        for (int x = x0; x < x1; ++x) m = _mm512_max_epi32(m, _mm512_loadu_si512(r + x * stride));
       }
+      Store16(o, RequantizeFused<kShiftLeft, kAllRound, kClamp>(m, k), count);
     }
   }
 }
@@ -241,11 +298,14 @@ void PoolBlock(const GemmS8Info& info, const FusedConsts& k, const int32_t* acc,
 // The pooled windows of one image's accumulators, requantized once each (see FuseMaxPool).
 void PoolRequantize(const GemmS8Info& info, const uint8_t* packed, const int32_t* acc, int8_t* out) {
   for (int j = 0; j < info.n_blocks; ++j) {
-    const FusedConsts k = LoadFusedConsts(info, packed, j * 16);
-    if (k.shifts_left) {
-      PoolBlock<true>(info, k, acc, j * 16, out);
+    const int c0 = j * 16;
+    const FusedConsts k = LoadFusedConsts(info, packed, c0);
+    if (!k.shifts_left && k.all_round && !k.clamps) {
+      PoolBlock<false, true, false>(info, k, acc, c0, out);  // the usual case: ReLU with zero point -128
+    } else if (!k.shifts_left && k.all_round) {
+      PoolBlock<false, true, true>(info, k, acc, c0, out);
     } else {
-      PoolBlock<false>(info, k, acc, j * 16, out);
+      PoolBlock<true, false, true>(info, k, acc, c0, out);
     }
   }
 }
