@@ -83,6 +83,7 @@ struct Node {
   // Prepare-time data of an optimized kernel (packed weights, folded biases, requantization
   // constants), in a layout the kernel defines. Empty for reference kernels.
   AlignedBuffer packed;
+  size_t packed_bytes = 0;
 
   const RtTensor& in(size_t i) const { return *inputs[i]; }
   const RtTensor* in_opt(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }

@@ -324,6 +324,15 @@ TEST_P(OptimizedKernels, ConvMaxPoolFused) {
     if (c.view == 2) std::swap(c.pool_h, c.pool_w), std::swap(c.pool_sh, c.pool_sw);
     RunConvPoolCase(c, rng, GetParam());
   }
+  // Pools of consecutive pairs (what the kernels pool in registers), every tail length.
+  for (int width : {1, 2, 3, 7, 8, 9, 10, 15, 16, 17, 33}) {
+    for (int view : {1, 2}) {
+      ConvPoolCase c{rng.Int(1, 2), 1, width, rng.Int(1, 20), rng.Int(1, 40), 1, rng.Int(1, 3),
+                     rng.Int(0, 1) ? Padding::kSame : Padding::kValid, rng.Act(), view, view == 2 ? 2 : 1,
+                     view == 2 ? 1 : 2, view == 2 ? 2 : 1, view == 2 ? 1 : 2, Padding::kValid, rng.Act(), false, false};
+      RunConvPoolCase(c, rng, GetParam());
+    }
+  }
   for (int batches : {1, 3, 64}) {  // the default model's two conv + pool pairs, as the converter writes them
     RunConvPoolCase({batches, 1, 128, 1, 16, 1, 3, Padding::kSame, Activation::kRelu, 1, 1, 2, 1, 2, Padding::kValid,
                      Activation::kNone, false, false},

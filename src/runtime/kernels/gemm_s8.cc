@@ -72,6 +72,7 @@ bool Pack(Node& node, GemmS8Info info, GemmLayout layout, const int8_t* w, const
   }
   std::memcpy(base, &info, sizeof(info));
   node.packed = std::move(buffer);
+  node.packed_bytes = at + weight_bytes;
   return true;
 }
 
@@ -189,6 +190,44 @@ bool FuseMaxPool(Node& conv, const Node& pool) {
   info.pool_pad_h = pp.pad_h, info.pool_pad_w = pp.pad_w;
   info.pool_act_min = pp.q_act_min, info.pool_act_max = pp.q_act_max;
   info.acc_bytes = static_cast<uint32_t>(AlignUp(static_cast<size_t>(acc)));
+  const int p_count = info.out_h * info.out_w;
+  const bool along_w = in[1] == 1 && pp.filter_h == 1 && pp.pad_h == 0 && out[1] == 1 && pp.filter_w == 2 &&
+                       pp.stride_w == 2 && pp.pad_w == 0 && out[2] == p_count / 2;
+  const bool along_h = in[2] == 1 && pp.filter_w == 1 && pp.pad_w == 0 && out[2] == 1 && pp.filter_h == 2 &&
+                       pp.stride_h == 2 && pp.pad_h == 0 && out[1] == p_count / 2;
+  info.pool_pairs = info.out_h == 1 && (along_w || along_h) ? 1 : 0;
+  // The requantization constants of the fused kernels, appended to the packed data.
+  const size_t channels = static_cast<size_t>(info.n_blocks) * info.block;
+  const size_t old_bytes = AlignUp(conv.packed_bytes), array = AlignUp(channels * 4);
+  AlignedBuffer buffer = AllocateAligned(old_bytes + 3 * array);
+  if (!buffer || old_bytes + 3 * array > UINT32_MAX) return false;
+  std::memset(buffer.get(), 0, old_bytes + 3 * array);
+  std::memcpy(buffer.get(), conv.packed.get(), conv.packed_bytes);
+  info.mult_odd_at = static_cast<uint32_t>(old_bytes);
+  info.addend_at = static_cast<uint32_t>(old_bytes + array);
+  info.sign_mask_at = static_cast<uint32_t>(old_bytes + 2 * array);
+  const uint8_t* base = buffer.get();
+  auto* mult_odd = const_cast<int32_t*>(info.mult_odd(base));
+  auto* addend = const_cast<int32_t*>(info.addend(base));
+  auto* sign_mask = const_cast<int32_t*>(info.sign_mask(base));
+  const int32_t* mult = info.multiplier(base);
+  const int32_t* rshift = info.right_shift(base);
+  bool shift_left = false, all_round = true;
+  for (int c = 0; c < info.n; ++c) {
+    mult_odd[c] = c + 1 < info.n ? mult[c + 1] : 0;
+    const int e = rshift[c];
+    addend[c] = static_cast<int32_t>((e > 0 ? int64_t{1} << (e - 1) : 0) + static_cast<int64_t>(info.output_offset) * (int64_t{1} << e));
+    sign_mask[c] = e > 0 ? -1 : 0;
+    shift_left = shift_left || info.left_shift(base)[c] > 0;
+    all_round = all_round && e > 0;
+  }
+  info.pool_shift_left = shift_left, info.pool_all_round = all_round;
+  info.pool_lo = std::clamp(info.act_min, info.pool_act_min, info.pool_act_max);
+  info.pool_hi = std::clamp(info.act_max, info.pool_act_min, info.pool_act_max);
+  info.pool_clamps = info.pool_lo > -128 || info.pool_hi < 127;
+  std::memcpy(buffer.get(), &info, sizeof(info));
+  conv.packed = std::move(buffer);
+  conv.packed_bytes = old_bytes + 3 * array;
   conv.scratch_bytes += info.acc_bytes;
   return true;
 }

@@ -52,6 +52,14 @@ struct GemmS8Info {
   int32_t pool_filter_h = 0, pool_filter_w = 0, pool_stride_h = 1, pool_stride_w = 1, pool_pad_h = 0, pool_pad_w = 0;
   int32_t pool_act_min = 0, pool_act_max = 0;
   uint32_t acc_bytes = 0;
+  // Fused requantization, precomputed by FuseMaxPool: per channel the multiplier of the next lane
+  // (for the odd lanes' 64-bit products), 2^(e-1) + output_offset * 2^e, and -1 where e > 0; per
+  // node whether any channel shifts left, whether every e > 0, and the merged clamp [pool_lo,
+  // pool_hi] (pool_clamps 0 when it is the whole int8 range). pool_pairs: the pool takes pairs of
+  // consecutive conv outputs (one conv output row, window 2, stride 2, no padding, along the
+  // flattened pixels), so a kernel may pool in registers.
+  int32_t pool_pairs = 0, pool_shift_left = 0, pool_all_round = 0, pool_clamps = 0, pool_lo = 0, pool_hi = 0;
+  uint32_t mult_odd_at = 0, addend_at = 0, sign_mask_at = 0;
 
   // Per channel, n_blocks * block entries each.
   const int32_t* bias(const uint8_t* base) const { return reinterpret_cast<const int32_t*>(base + bias_at); }
@@ -59,6 +67,9 @@ struct GemmS8Info {
   const int32_t* left_shift(const uint8_t* base) const { return reinterpret_cast<const int32_t*>(base + lshift_at); }
   const int32_t* right_shift(const uint8_t* base) const { return reinterpret_cast<const int32_t*>(base + rshift_at); }
   const uint8_t* weights(const uint8_t* base) const { return base + weights_at; }
+  const int32_t* mult_odd(const uint8_t* base) const { return reinterpret_cast<const int32_t*>(base + mult_odd_at); }
+  const int32_t* addend(const uint8_t* base) const { return reinterpret_cast<const int32_t*>(base + addend_at); }
+  const int32_t* sign_mask(const uint8_t* base) const { return reinterpret_cast<const int32_t*>(base + sign_mask_at); }
 };
 
 // Computes `rows` output rows: row r reads k_stride bytes at a + r * a_stride (bytes past k are

@@ -233,27 +233,18 @@ void GemmAccRows(const int8_t* a, ptrdiff_t a_stride, int rows, const GemmS8Info
 // and the conv's and the pool's clamps are one clamp.
 struct FusedConsts {
   __m512i mult, mult_odd, lshift, rshift, addend, sign_mask, lo, hi;
-  bool shifts_left, all_round, clamps;
 };
 
-FusedConsts LoadFusedConsts(const GemmS8Info& info, const uint8_t* packed, int c0) {
+// The block's constants, precomputed by FuseMaxPool (loads only).
+inline FusedConsts LoadFusedConsts(const GemmS8Info& info, const uint8_t* packed, int c0) {
   FusedConsts k;
   k.mult = _mm512_load_si512(info.multiplier(packed) + c0);
-  k.mult_odd = _mm512_srli_epi64(k.mult, 32);
+  k.mult_odd = _mm512_load_si512(info.mult_odd(packed) + c0);
   k.lshift = _mm512_load_si512(info.left_shift(packed) + c0);
   k.rshift = _mm512_load_si512(info.right_shift(packed) + c0);
-  k.shifts_left = _mm512_test_epi32_mask(k.lshift, k.lshift) != 0;
-  const __m512i one = _mm512_set1_epi32(1);
-  const __mmask16 rounds = _mm512_test_epi32_mask(k.rshift, k.rshift);
-  k.all_round = rounds == 0xFFFF;
-  // addend = 2^(e-1) + output_offset * 2^e (e = right shift; no half when e == 0).
-  const __m512i half = _mm512_maskz_sllv_epi32(rounds, one, _mm512_sub_epi32(k.rshift, one));
-  k.addend = _mm512_add_epi32(half, _mm512_sllv_epi32(_mm512_set1_epi32(info.output_offset), k.rshift));
-  k.sign_mask = _mm512_maskz_set1_epi32(rounds, -1);
-  const int32_t lo = std::clamp(info.act_min, info.pool_act_min, info.pool_act_max);
-  const int32_t hi = std::clamp(info.act_max, info.pool_act_min, info.pool_act_max);
-  k.lo = _mm512_set1_epi32(lo), k.hi = _mm512_set1_epi32(hi);
-  k.clamps = lo > -128 || hi < 127;  // else the saturating narrowing clamps
+  k.addend = _mm512_load_si512(info.addend(packed) + c0);
+  k.sign_mask = _mm512_load_si512(info.sign_mask(packed) + c0);
+  k.lo = _mm512_set1_epi32(info.pool_lo), k.hi = _mm512_set1_epi32(info.pool_hi);
   return k;
 }
 
@@ -267,6 +258,7 @@ inline __m128i RequantizeFused(__m512i x, const FusedConsts& k) {
   const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, k.mult), round), 31);
   const __m512i odd =
       _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), k.mult_odd), round), 1);
+  // (mult_odd holds each odd lane's multiplier in the even lane below it.)
   const __m512i high = _mm512_mask_blend_epi32(0xAAAA, even, odd);
   __m512i sign = _mm512_srai_epi32(high, 31);
   if constexpr (!kAllRound) sign = _mm512_and_si512(sign, k.sign_mask);
@@ -333,13 +325,71 @@ void PoolRequantize(const GemmS8Info& info, const uint8_t* packed, const int32_t
   for (int j = 0; j < info.n_blocks; ++j) {
     const int c0 = j * 16;
     const FusedConsts k = LoadFusedConsts(info, packed, c0);
-    if (!k.shifts_left && k.all_round && !k.clamps) {
+    if (!info.pool_shift_left && info.pool_all_round && !info.pool_clamps) {
       PoolBlock<false, true, false>(info, k, acc, c0, out);  // the usual case: ReLU with zero point -128
-    } else if (!k.shifts_left && k.all_round) {
+    } else if (!info.pool_shift_left && info.pool_all_round) {
       PoolBlock<false, true, true>(info, k, acc, c0, out);
     } else {
       PoolBlock<true, false, true>(info, k, acc, c0, out);
     }
+  }
+}
+
+// MR patches (MR even) x NB blocks: accumulate, max-pool consecutive pairs in registers and
+// requantize the MR / 2 pooled outputs to out (row stride n) (FuseMaxPool's pool_pairs).
+template <int MR, int NB, bool kShiftLeft, bool kAllRound, bool kClamp>
+inline __attribute__((always_inline)) void PairTile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info,
+                                                    const uint8_t* packed, int j0, int8_t* out) {
+  const int kg = info.k_stride / 4;
+  const auto* w = reinterpret_cast<const __m512i*>(info.weights(packed)) + static_cast<ptrdiff_t>(j0) * kg;
+  __m512i acc[MR * NB];
+#pragma GCC unroll 4
+  for (int j = 0; j < NB; ++j) {
+    const __m512i b = _mm512_load_si512(info.bias(packed) + (j0 + j) * 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) acc[r * NB + j] = b;
+  }
+  for (int g = 0; g < kg; ++g) {
+    __m512i wv[NB];
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) wv[j] = _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + g);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m512i av = Broadcast4<true>(a + r * a_stride + 4 * g);
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) acc[r * NB + j] = _mm512_dpbusd_epi32(acc[r * NB + j], av, wv[j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < NB; ++j) {
+    const int c0 = (j0 + j) * 16;
+    const FusedConsts k = LoadFusedConsts(info, packed, c0);
+#pragma GCC unroll 4
+    for (int r = 0; r < MR / 2; ++r) {
+      const __m512i m = _mm512_max_epi32(acc[2 * r * NB + j], acc[(2 * r + 1) * NB + j]);
+      Store16(out + static_cast<ptrdiff_t>(r) * info.n + c0, RequantizeFused<kShiftLeft, kAllRound, kClamp>(m, k),
+              info.n - c0);
+    }
+  }
+}
+
+// One conv output row of info.out_w patches, pooled in pairs (an odd last patch is dropped, as the
+// VALID pool drops it).
+template <bool kShiftLeft, bool kAllRound, bool kClamp>
+void PairRows(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uint8_t* packed, int8_t* out) {
+  const int nb = info.n_blocks, pixels = info.out_w;
+  int p = 0;
+  for (; p + 8 <= pixels; p += 8) {
+    int8_t* o = out + static_cast<ptrdiff_t>(p / 2) * info.n;
+    int j = 0;
+    for (; j + 2 <= nb; j += 2) PairTile<8, 2, kShiftLeft, kAllRound, kClamp>(a + p * a_stride, a_stride, info, packed, j, o);
+    if (j < nb) PairTile<8, 1, kShiftLeft, kAllRound, kClamp>(a + p * a_stride, a_stride, info, packed, j, o);
+  }
+  for (; p + 2 <= pixels; p += 2) {
+    int8_t* o = out + static_cast<ptrdiff_t>(p / 2) * info.n;
+    int j = 0;
+    for (; j + 2 <= nb; j += 2) PairTile<2, 2, kShiftLeft, kAllRound, kClamp>(a + p * a_stride, a_stride, info, packed, j, o);
+    if (j < nb) PairTile<2, 1, kShiftLeft, kAllRound, kClamp>(a + p * a_stride, a_stride, info, packed, j, o);
   }
 }
 
@@ -355,6 +405,19 @@ void ConvMaxPoolS8Avx512Vnni(const Node& node) {
   const ptrdiff_t row_acc = static_cast<ptrdiff_t>(info.out_w) * info.n_blocks * 16;
   const int64_t image = static_cast<int64_t>(info.in_h) * info.in_w * info.in_c;
   const int64_t pooled = static_cast<int64_t>(info.pool_out_h) * info.pool_out_w * info.n;
+  if (info.pool_pairs) {
+    using PairRowsFn = void (*)(const int8_t*, ptrdiff_t, const GemmS8Info&, const uint8_t*, int8_t*);
+    const PairRowsFn pair_rows = !info.pool_shift_left && info.pool_all_round && !info.pool_clamps
+                                     ? PairRows<false, true, false>
+                                 : !info.pool_shift_left && info.pool_all_round ? PairRows<false, true, true>
+                                                                                : PairRows<true, false, true>;
+    for (int b = 0; b < info.batches; ++b) {
+      optimized::ForEachConvRow(info, input + b * image, patches, true, [&](const int8_t* a, ptrdiff_t a_stride, int) {
+        pair_rows(a, a_stride, info, packed, output + b * pooled);
+      });
+    }
+    return;
+  }
   for (int b = 0; b < info.batches; ++b) {
     optimized::ForEachConvRow(info, input + b * image, patches, true, [&](const int8_t* a, ptrdiff_t a_stride, int oy) {
       GemmAccRows(a, a_stride, info.out_w, info, packed, acc + oy * row_acc);
