@@ -57,7 +57,8 @@ inline __m512i Broadcast4(const int8_t* p) {
 // MR rows x NB blocks of 16 channels starting at block j0. KS accumulator sets split the k loop
 // (more independent dependency chains when there is a single row). kAcc: store the int32
 // accumulators to acc (row stride n_blocks * 16) instead of requantizing to out.
-template <int MR, int NB, int KS, bool kFlipped, bool kAcc = false>
+// kReverse: walk k from the end (same sums: int32 addition wraps and commutes).
+template <int MR, int NB, int KS, bool kFlipped, bool kAcc = false, bool kReverse = false>
 void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uint8_t* packed, int j0, int8_t* out,
           int32_t* acc_out = nullptr) {
   const int kg = info.k_stride / 4;
@@ -70,22 +71,25 @@ void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uin
       for (int s = 1; s < KS; ++s) acc[s][r][j] = _mm512_setzero_si512();
     }
   }
+  const auto at = [kg](int i) { return kReverse ? kg - 1 - i : i; };
   int g = 0;
   for (; g + KS <= kg; g += KS) {
     for (int s = 0; s < KS; ++s) {
+      const int gs = at(g + s);
       __m512i wv[NB];
-      for (int j = 0; j < NB; ++j) wv[j] = _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + g + s);
+      for (int j = 0; j < NB; ++j) wv[j] = _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + gs);
       for (int r = 0; r < MR; ++r) {
-        const __m512i av = Broadcast4<kFlipped>(a + r * a_stride + 4 * (g + s));
+        const __m512i av = Broadcast4<kFlipped>(a + r * a_stride + 4 * gs);
         for (int j = 0; j < NB; ++j) acc[s][r][j] = _mm512_dpbusd_epi32(acc[s][r][j], av, wv[j]);
       }
     }
   }
   for (; g < kg; ++g) {
+    const int gs = at(g);
     for (int r = 0; r < MR; ++r) {
-      const __m512i av = Broadcast4<kFlipped>(a + r * a_stride + 4 * g);
+      const __m512i av = Broadcast4<kFlipped>(a + r * a_stride + 4 * gs);
       for (int j = 0; j < NB; ++j) {
-        acc[0][r][j] = _mm512_dpbusd_epi32(acc[0][r][j], av, _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + g));
+        acc[0][r][j] = _mm512_dpbusd_epi32(acc[0][r][j], av, _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + gs));
       }
     }
   }
@@ -427,7 +431,31 @@ void ConvMaxPoolS8Avx512Vnni(const Node& node) {
 }
 
 void ConvS8Avx512Vnni(const Node& node) { optimized::RunConvS8(node, GemmRows<true>, /*flip_input=*/true); }
-void FullyConnectedS8Avx512Vnni(const Node& node) { optimized::RunFullyConnectedS8(node, GemmRows<false>); }
+void FullyConnectedS8Avx512Vnni(const Node& node) {
+  const GemmS8Info& info = optimized::Info(node);
+  if (info.batches != 1 || info.k != info.k_stride) {
+    optimized::RunFullyConnectedS8(node, GemmRows<false>);
+    return;
+  }
+  // One row streams all the weights, which rarely fit in L1: walk them forwards and backwards on
+  // alternate invokes, so each invoke starts with the part the previous one left in L1.
+  const int8_t* a = node.in(0).as<int8_t>();
+  int8_t* out = node.out(0).as<int8_t>();
+  const uint8_t* packed = node.packed.get();
+  const bool reverse = (node.invocations++ & 1u) != 0;
+  const int nb = info.n_blocks;
+  if (reverse) {
+    int j = nb;
+    for (; j >= 4; j -= 4) Tile<1, 4, 2, false, false, true>(a, info.k, info, packed, j - 4, out);
+    for (; j >= 2; j -= 2) Tile<1, 2, 4, false, false, true>(a, info.k, info, packed, j - 2, out);
+    if (j == 1) Tile<1, 1, 4, false, false, true>(a, info.k, info, packed, 0, out);
+  } else {
+    int j = 0;
+    for (; j + 4 <= nb; j += 4) Tile<1, 4, 2, false>(a, info.k, info, packed, j, out);
+    for (; j + 2 <= nb; j += 2) Tile<1, 2, 4, false>(a, info.k, info, packed, j, out);
+    if (j < nb) Tile<1, 1, 4, false>(a, info.k, info, packed, j, out);
+  }
+}
 
 }  // namespace edgeloop::runtime::x86
 
