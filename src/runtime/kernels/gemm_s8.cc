@@ -148,7 +148,8 @@ void RunConvS8(const Node& node, GemmRowsFn rows, bool flip_input) {
 
 bool FuseMaxPool(Node& conv, const Node& pool) {
   if (!conv.packed || conv.outputs.size() != 1 || pool.inputs.empty() || pool.outputs.size() != 1) return false;
-  auto& info = *reinterpret_cast<GemmS8Info*>(conv.packed.get());
+  // A copy: the packed buffer is replaced below (and left untouched when fusion declines).
+  GemmS8Info info = Info(conv);
   const auto& pp = pool.p<PoolParams>();
   const auto& in = pool.in(0).shape;
   const auto& out = pool.out(0).shape;
@@ -196,6 +197,7 @@ bool FuseMaxPool(Node& conv, const Node& pool) {
   const bool along_h = in[2] == 1 && pp.filter_w == 1 && pp.pad_w == 0 && out[2] == 1 && pp.filter_h == 2 &&
                        pp.stride_h == 2 && pp.pad_h == 0 && out[1] == p_count / 2;
   info.pool_pairs = info.out_h == 1 && (along_w || along_h) ? 1 : 0;
+  if (info.pool_pairs) info.acc_bytes = 0;  // pooled in registers: no accumulator image
   // The requantization constants of the fused kernels, appended to the packed data.
   const size_t channels = static_cast<size_t>(info.n_blocks) * info.block;
   const size_t old_bytes = AlignUp(conv.packed_bytes), array = AlignUp(channels * 4);

@@ -47,7 +47,7 @@ struct GemmS8Info {
   // A MAX_POOL_2D fused into this CONV_2D (FuseMaxPool; pool_fused 0 when none): the pool's view of
   // one image of the conv output ([pool_in_h][pool_in_w][n]), its window and its clamp. The kernel
   // keeps one image's int32 accumulators ([out_h * out_w][n_blocks * block]) in the first
-  // acc_bytes of scratch and gathers its patches after them.
+  // acc_bytes of scratch (0 with pool_pairs) and gathers its patches after them.
   int32_t pool_fused = 0, pool_in_h = 0, pool_in_w = 0, pool_out_h = 0, pool_out_w = 0;
   int32_t pool_filter_h = 0, pool_filter_w = 0, pool_stride_h = 1, pool_stride_w = 1, pool_pad_h = 0, pool_pad_w = 0;
   int32_t pool_act_min = 0, pool_act_max = 0;
