@@ -61,6 +61,45 @@ void MaxWindowBackward(const float* __restrict g, const float* __restrict idx, i
   }
 }
 
+// Windows that neither overlap nor leave gaps nor overhang: output row r (over all windows of all
+// samples, samples back to back) reads input rows r * pool .. r * pool + pool - 1.
+bool Tiling(const LayerCtx& l, int pad) {
+  return l.spec.stride == l.spec.pool && pad == 0 && l.out.length * l.spec.pool == l.in.length;
+}
+
+// Max pool of 2 over tiling windows as one flat pass (the common case; no call per window). Same
+// result as MaxWindow: the first maximum wins.
+void MaxPool2Forward(size_t rows, int c, const float* __restrict x, float* __restrict y, float* __restrict idx) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* __restrict a = x + 2 * r * c;
+    const float* __restrict b = a + c;
+    float* __restrict out = y + r * c;
+    float* __restrict i = idx + r * c;
+    for (int ch = 0; ch < c; ++ch) {
+      const float av = a[ch], bv = b[ch];
+      out[ch] = bv > av ? bv : av;
+      i[ch] = bv > av ? 1.0f : 0.0f;
+    }
+  }
+}
+
+void MaxPool2Backward(size_t rows, int c, const float* __restrict dy, const float* __restrict idx,
+                      float* __restrict dx) {
+  const float zero = 0.0f;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* __restrict g = dy + r * c;
+    const float* __restrict i = idx + r * c;
+    float* __restrict d0 = dx + 2 * r * c;
+    float* __restrict d1 = d0 + c;
+    for (int ch = 0; ch < c; ++ch) {
+      const float gv = g[ch];
+      const bool second = i[ch] != 0.0f;
+      d0[ch] = second ? zero : gv;
+      d1[ch] = second ? gv : zero;
+    }
+  }
+}
+
 }  // namespace
 
 size_t PoolScratchSize(const LayerCtx& l, int n) {
@@ -71,6 +110,10 @@ void PoolForward(const LayerCtx& l, int n, const float* x, float* y, float* argm
   const int len = l.in.length, c = l.in.channels, lo = l.out.length;
   const int pad = PadBefore(len, l.spec.pool, l.spec.stride, 1, l.spec.padding);
   const bool is_max = l.spec.type == LayerType::kMaxPool1D;
+  if (is_max && l.spec.pool == 2 && Tiling(l, pad)) {
+    MaxPool2Forward(static_cast<size_t>(n) * lo, c, x, y, argmax);
+    return;
+  }
   for (int s = 0; s < n; ++s) {
     const float* xs = x + static_cast<size_t>(s) * len * c;
     for (int t = 0; t < lo; ++t) {
@@ -100,7 +143,11 @@ void PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const fl
   const int pad = PadBefore(len, l.spec.pool, l.spec.stride, 1, l.spec.padding);
   const bool is_max = l.spec.type == LayerType::kMaxPool1D;
   // Windows that neither overlap nor leave gaps can assign instead of accumulate.
-  const bool tiling = l.spec.stride == l.spec.pool && pad == 0 && lo * l.spec.pool == len;
+  const bool tiling = Tiling(l, pad);
+  if (is_max && l.spec.pool == 2 && tiling) {
+    MaxPool2Backward(static_cast<size_t>(n) * lo, c, dy, argmax, dx);
+    return;
+  }
   if (!tiling) std::memset(dx, 0, static_cast<size_t>(n) * len * c * sizeof(float));
   for (int s = 0; s < n; ++s) {
     float* dxs = dx + static_cast<size_t>(s) * len * c;
