@@ -83,19 +83,24 @@ void MaxPool2Forward(size_t rows, int c, const float* __restrict x, float* __res
   }
 }
 
+// With kRelu, `y` is the pool's output over a ReLU: a maximum not above 0 passes nothing (the
+// ReLU's backward). Loads are unconditional and the selects plain so that GCC vectorises both forms.
+template <bool kRelu>
 void MaxPool2Backward(size_t rows, int c, const float* __restrict dy, const float* __restrict idx,
-                      float* __restrict dx) {
+                      const float* __restrict y, float* __restrict dx) {
   const float zero = 0.0f;
   for (size_t r = 0; r < rows; ++r) {
     const float* __restrict g = dy + r * c;
     const float* __restrict i = idx + r * c;
+    const float* __restrict yr = kRelu ? y + r * c : g;
     float* __restrict d0 = dx + 2 * r * c;
     float* __restrict d1 = d0 + c;
     for (int ch = 0; ch < c; ++ch) {
-      const float gv = g[ch];
-      const bool second = i[ch] != 0.0f;
-      d0[ch] = second ? zero : gv;
-      d1[ch] = second ? gv : zero;
+      const float gv = g[ch], yv = yr[ch], sel = i[ch];
+      const bool pass = kRelu ? yv > 0.0f : true;
+      const bool second = sel != 0.0f;
+      d0[ch] = (pass & !second) ? gv : zero;
+      d1[ch] = (pass & second) ? gv : zero;
     }
   }
 }
@@ -138,15 +143,19 @@ void PoolForward(const LayerCtx& l, int n, const float* x, float* y, float* argm
   }
 }
 
-void PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const float* argmax) {
+bool PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const float* argmax, const float* relu_y) {
   const int len = l.in.length, c = l.in.channels, lo = l.out.length;
   const int pad = PadBefore(len, l.spec.pool, l.spec.stride, 1, l.spec.padding);
   const bool is_max = l.spec.type == LayerType::kMaxPool1D;
   // Windows that neither overlap nor leave gaps can assign instead of accumulate.
   const bool tiling = Tiling(l, pad);
   if (is_max && l.spec.pool == 2 && tiling) {
-    MaxPool2Backward(static_cast<size_t>(n) * lo, c, dy, argmax, dx);
-    return;
+    if (relu_y != nullptr) {
+      MaxPool2Backward<true>(static_cast<size_t>(n) * lo, c, dy, argmax, relu_y, dx);
+    } else {
+      MaxPool2Backward<false>(static_cast<size_t>(n) * lo, c, dy, argmax, nullptr, dx);
+    }
+    return relu_y != nullptr;
   }
   if (!tiling) std::memset(dx, 0, static_cast<size_t>(n) * len * c * sizeof(float));
   for (int s = 0; s < n; ++s) {
@@ -170,6 +179,7 @@ void PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const fl
       }
     }
   }
+  return false;
 }
 
 void GlobalAveragePoolForward(const LayerCtx& l, int n, const float* x, float* y) {

@@ -209,6 +209,7 @@ void Backward(const Model& model, const float* params, const float* wt, Workspac
     preactivation = false;
   }
   ws->input_grad = nullptr;
+  bool relu_done = false;  // a max pool above already applied layer i's ReLU to dy
   for (int i = start; i >= 0; --i) {
     const LayerCtx l = Ctx(model, input, static_cast<size_t>(i));
     const bool need_dx = want_input_grad || i > first_param;
@@ -217,7 +218,8 @@ void Backward(const Model& model, const float* params, const float* wt, Workspac
     const float* x = ws->act[ActIndex(model, static_cast<size_t>(i))].data();
     const float* y = ws->act[ActIndex(model, static_cast<size_t>(i) + 1)].data();
     float* scratch = ws->scratch[i].data();
-    const bool pre = preactivation && i == num_layers - 1;
+    const bool pre = (preactivation && i == num_layers - 1) || relu_done;
+    relu_done = false;
     switch (l.spec.type) {
       case LayerType::kConv1D:
         ConvBackward(l, wt, n, x, y, dy, pre, out_dx, grads, scratch, ws->dcols.data());
@@ -227,7 +229,14 @@ void Backward(const Model& model, const float* params, const float* wt, Workspac
         break;
       case LayerType::kMaxPool1D:
       case LayerType::kAveragePool1D:
-        if (out_dx) PoolBackward(l, n, dy, out_dx, scratch);
+        if (out_dx) {
+          // A max pool over a ReLU layer's output drops the gradient of windows whose maximum is
+          // 0 itself, which saves the ReLU's pass over its (twice as large) output.
+          const bool over_relu = l.spec.type == LayerType::kMaxPool1D && i > 0 &&
+                                 (layers[i - 1].type == LayerType::kConv1D || layers[i - 1].type == LayerType::kDense) &&
+                                 layers[i - 1].activation == Activation::kReLU;
+          relu_done = PoolBackward(l, n, dy, out_dx, scratch, over_relu ? y : nullptr);
+        }
         break;
       case LayerType::kGlobalAveragePool1D:
         if (out_dx) GlobalAveragePoolBackward(l, n, dy, out_dx);
