@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -50,10 +51,17 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+struct TaskSample {
+  std::string comm;
+  int64_t ns = 0;      // schedstat: time on the CPU
+  int64_t slices = 0;  // schedstat: times it was scheduled in (~ wake-ups)
+};
+
 struct CpuSample {
   double wall_s = 0;
   int64_t ticks = 0;     // utime + stime, clock ticks
   int64_t sched_ns = 0;  // sum of the live tasks' schedstat run times
+  std::map<std::string, TaskSample> tasks;  // by tid
 };
 
 CpuSample SampleCpu(pid_t pid) {
@@ -73,8 +81,12 @@ CpuSample SampleCpu(pid_t pid) {
     while (dirent* e = ::readdir(d)) {
       if (e->d_name[0] == '.') continue;
       std::istringstream ss(ReadFile(task_dir + "/" + e->d_name + "/schedstat"));
-      int64_t ns = 0;
+      int64_t ns = 0, wait = 0, slices = 0;
       if (ss >> ns) s.sched_ns += ns;
+      ss >> wait >> slices;
+      std::string comm = ReadFile(task_dir + "/" + e->d_name + "/comm");
+      while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+      s.tasks[e->d_name] = TaskSample{comm, ns, slices};
     }
     ::closedir(d);
   }
@@ -250,12 +262,34 @@ int Main(int argc, char** argv) {
   std::printf("  %-34s %8.4f %% %8.4f %% %8.2f\n", "CPU of one core (schedstat ns)", cpu_sched, 0.1, cpu_sched / 0.1);
   std::printf("  %-34s %7.2f MB %7.2f MB %8.2f\n", "binary, stripped", size / mb, 3.0, size / mb / 3.0);
   std::printf("  %-34s %7.2f MB\n", "binary, as built", unstripped / mb);
+  // Per thread (threads that lived through the interval): where the CPU goes and how often each wakes.
+  const double windows = rate_hz * wall;
+  for (const auto& [tid, t1] : a1.tasks) {
+    auto it = a0.tasks.find(tid);
+    if (it == a0.tasks.end()) continue;
+    const double ns = static_cast<double>(t1.ns - it->second.ns);
+    const std::string name = tid == std::to_string(agent.pid()) ? "main (the loop)" : "other (" + t1.comm + ")";
+    std::printf("    thread %-8s %-28s %8.1f ms  %7.1f us/window  %5.2f wake-ups/window\n", tid.c_str(), name.c_str(),
+                ns / 1e6, ns / 1e3 / windows, static_cast<double>(t1.slices - it->second.slices) / windows);
+  }
   std::printf("  peer in the same run, mosquitto: resident %.2f MB, CPU %.4f %% of a core (agent/broker CPU %.2f)\n",
               broker_rss_kb * 1024.0 / mb, broker_cpu, broker_cpu > 0 ? cpu_sched / broker_cpu : 0.0);
   std::printf("  delivery: %lld results in the interval (%.2f/s), %lld in all, seq 1..%lld, %lld missing; agent exit %d\n",
               static_cast<long long>(sent_in_interval), sent_in_interval / wall, static_cast<long long>(seqs.size()),
               static_cast<long long>(last), static_cast<long long>(missing), rc ? *rc : -1);
-  return missing == 0 && rc && *rc == 0 ? 0 : 1;
+  if (missing != 0 || !rc || *rc != 0) {
+    std::string gaps;
+    for (int64_t seq = 1, shown = 0; seq <= last && shown < 20; ++seq) {
+      if (!seqs.count(seq)) {
+        gaps += " " + std::to_string(seq);
+        ++shown;
+      }
+    }
+    std::fprintf(stderr, "bench_agent_footprint: missing seqs:%s\nagent log:\n%s", gaps.c_str(),
+                 ReadFile(po.stderr_path).c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace

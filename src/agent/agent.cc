@@ -17,20 +17,6 @@ constexpr int64_t kHousekeepingMs = 1000;
 constexpr int64_t kExpiryCheckMs = 60000;
 constexpr size_t kMaxPushWindowsPerWake = 64;
 
-// MQTT publishing through the wrapper, for the Publisher.
-class ClientSink final : public MessageSink {
- public:
-  explicit ClientSink(mqtt::Client* client) : client_(client) {}
-  bool connected() const override { return client_->connected(); }
-  Status Publish(const std::string& topic, const std::string& payload, uint64_t tag) override {
-    auto r = client_->Publish(topic, payload, 1, false, tag);
-    return r.ok() ? Status::Ok() : r.status();
-  }
-
- private:
-  mqtt::Client* client_;  // must outlive the sink
-};
-
 std::string ModelNameFromFile(const std::string& path) {
   std::string base = path.substr(path.find_last_of('/') + 1);
   size_t dot = base.find('.');
@@ -102,11 +88,13 @@ Status Agent::Init() {
   if (options_.spool) {
     spool_ = std::move(options_.spool);
   } else {
-    SqliteSpoolOptions so;
+    FileSpoolOptions so;
     so.max_bytes = cfg_.spool.max_bytes;
     so.max_age_ms = static_cast<int64_t>(cfg_.spool.max_age_hours * 3600.0 * 1000.0);
-    auto spool = SqliteSpool::Open(JoinPath(cfg_.data_dir, "spool.db"), so);
+    so.salvage = true;  // a damaged segment must not stop the device: what was lost is counted
+    auto spool = FileSpool::Open(JoinPath(cfg_.data_dir, "spool"), so);
     if (!spool.ok()) return spool.status();
+    for (const std::string& note : (*spool)->recovery_notes()) Log(LogLevel::kWarn, note);
     spool_ = std::move(*spool);
   }
   if (spool_->stats().count > 0) {
@@ -134,30 +122,31 @@ Status Agent::Init() {
     source_ = std::move(*source);
   }
 
-  mqtt::ClientOptions mo;
+  MqttLinkOptions mo;
   mo.server_uri = cfg_.mqtt.url;
   mo.client_id = "edgeloop-agent-" + cfg_.fleet + "-" + cfg_.device_id;
   mo.username = cfg_.mqtt.username;
   mo.password = cfg_.mqtt.password;
   mo.ca_file = cfg_.mqtt.ca_file;
-  mo.max_inflight = 100;  // the publisher keeps 32 in flight; old ones may be retried by Paho too
   mqtt::StatusMessage will;
   will.device_id = cfg_.device_id;
   will.state = "offline";
   will.counters_present = false;
   mo.will = mqtt::Will{status_topic_, mqtt::StatusToJson(will), 1, true};
-  mqtt::ClientCallbacks cb;
-  cb.on_connected = [this](bool) { Post(Event(Event::Kind::kConnected)); };
+  mo.subscriptions = {{model_topic_, 1}};
+  // The link calls these from Poll on the loop thread, right before HandleEvents: no wake needed.
+  MqttLinkCallbacks cb;
+  cb.on_connected = [this](bool) { Post(Event(Event::Kind::kConnected), /*wake=*/false); };
   cb.on_connection_lost = [this](const std::string& cause) {
     Event e(Event::Kind::kConnectionLost);
     e.text = cause;
-    Post(std::move(e));
+    Post(std::move(e), /*wake=*/false);
   };
   cb.on_connect_failure = [this](const Status& why, int retry_ms) {
     Event e(Event::Kind::kConnectFailure);
     e.status = why;
     e.retry_ms = retry_ms;
-    Post(std::move(e));
+    Post(std::move(e), /*wake=*/false);
   };
   cb.on_message = [this](mqtt::Message m) {
     if (m.topic == model_topic_ && ota_ && !m.payload.empty()) ota_->OfferManifest(std::move(m.payload));
@@ -167,16 +156,15 @@ Status Agent::Init() {
     Event e(Event::Kind::kPublishComplete);
     e.tag = c.tag;
     e.status = c.status;
-    // A PUBACK only needs the loop at once when more messages wait for a free slot; otherwise the
-    // next tick takes it (at 10 Hz that halves the loop's wake-ups).
-    Post(std::move(e), /*wake=*/wake_on_ack_.load(std::memory_order_relaxed) || !c.status.ok());
+    Post(std::move(e), /*wake=*/false);
   };
-  auto client = mqtt::Client::Create(mo, std::move(cb));
-  if (!client.ok()) return client.status().WithPrefix("mqtt.url");
-  mqtt_ = std::move(*client);
-  EL_RETURN_IF_ERROR(mqtt_->Subscribe(model_topic_, 1));
-  sink_ = std::make_unique<ClientSink>(mqtt_.get());
-  publisher_ = std::make_unique<Publisher>(spool_.get(), sink_.get(), Publisher::Options{});
+  auto link = MqttLink::Create(mo, std::move(cb), [this] {
+    uint64_t one = 1;
+    (void)!::write(event_fd_, &one, sizeof one);
+  });
+  if (!link.ok()) return link.status().WithPrefix("mqtt.url");
+  mqtt_ = std::move(*link);
+  publisher_ = std::make_unique<Publisher>(spool_.get(), mqtt_.get(), Publisher::Options{});
 
   if (cfg_.registry.public_key.empty()) {
     ota_status_ = {"disabled", 0, "no registry.public_key: no model update can be trusted"};
@@ -325,7 +313,7 @@ void Agent::HandleEvents(bool woken) {
 Status Agent::Run() {
   Log(LogLevel::kInfo, "starting: source " + source_->name() + ", mqtt " + cfg_.mqtt.url + ", data_dir " +
                            cfg_.data_dir);
-  EL_RETURN_IF_ERROR(mqtt_->Connect());
+  mqtt_->Start();
   if (ota_) ota_->Start();
   const bool paced = source_->paced();
   Pacer pacer(static_cast<int64_t>(1e6 / cfg_.source.rate_hz), env_->NowMicros());
@@ -337,8 +325,12 @@ Status Agent::Run() {
     if (!paced && push_fd < 0) wait_us = std::min<int64_t>(wait_us, source_->poll_interval_ms() * 1000);
     pollfd fds[2] = {{event_fd_, POLLIN, 0}, {push_fd, POLLIN, 0}};
     int timeout_ms = static_cast<int>(std::max<int64_t>(0, (wait_us + 999) / 1000));
+    // Paho's socket is not in this poll: while messages wait for free in-flight slots, PUBACKs
+    // are looked for every few milliseconds instead of at the next window.
+    if (publisher_->waiting() && mqtt_->connected() && mqtt_->inflight() > 0) timeout_ms = std::min(timeout_ms, 5);
     int n = ::poll(fds, push_fd >= 0 ? 2 : 1, timeout_ms);
     if (n < 0 && errno != EINTR) return Status::IOError(std::string("poll: ") + std::strerror(errno));
+    mqtt_->Poll();
     HandleEvents(n > 0 && (fds[0].revents & POLLIN) != 0);
     if (stop_.load()) break;
 
@@ -373,7 +365,6 @@ Status Agent::Run() {
     }
     Status pump = publisher_->Pump(MonoMs());
     if (!pump.ok()) spool_error_log_.Log(LogLevel::kError, pump.message());
-    wake_on_ack_.store(publisher_->waiting(), std::memory_order_relaxed);
     if (MonoMs() - last_housekeeping_ms_ >= kHousekeepingMs) Housekeeping(false);
     if (options_.max_results > 0 && results_ >= options_.max_results) {
       Log(LogLevel::kInfo, "stopping after " + std::to_string(results_) + " results (--max-results)");
@@ -586,13 +577,13 @@ void Agent::PublishStatus(bool online) {
 
 void Agent::Drain(bool wait_for_link) {
   // Deliver what is unacknowledged, so a clean stop leaves an empty spool.
-  wake_on_ack_.store(true);
   const int64_t deadline = MonoMs() + options_.drain_timeout_ms;
   (void)publisher_->Pump(MonoMs());
   while ((connected_.load() || wait_for_link) && publisher_->depth() > 0 && MonoMs() < deadline &&
          !abort_drain_.load()) {
     pollfd fd{event_fd_, POLLIN, 0};
-    int n = ::poll(&fd, 1, 50);
+    int n = ::poll(&fd, 1, 10);
+    mqtt_->Poll();
     HandleEvents(n > 0 && (fd.revents & POLLIN) != 0);
     (void)publisher_->Pump(MonoMs());
   }

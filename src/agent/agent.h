@@ -1,11 +1,12 @@
 // The edge agent: reads sensor windows, classifies them, publishes every result over MQTT without
 // losing one (spool first, delete on PUBACK), raises and clears alarms, takes signed model
-// updates, and reports its health. One loop thread does the sensor work; MQTT (Paho's threads)
-// and OTA (its own thread) talk to it through an event queue woken by an eventfd, so nothing they
-// do can delay a window.
+// updates, and reports its health. One loop thread does the sensor work and the MQTT traffic
+// (mqtt_link.h: publishes and PUBACKs on this thread, only connecting on a thread of its own);
+// OTA (its own thread) and the MQTT connector talk to it through an event queue woken by an
+// eventfd, so nothing they do can delay a window.
 //
 // <data_dir>/lock       flock: one agent per data directory (seqs must not be shared)
-// <data_dir>/spool.db   the store-and-forward spool (spool.h)
+// <data_dir>/spool/     the store-and-forward spool: segment files + ack state (spool.h)
 // <data_dir>/models/    installed models (model_store.h)
 //
 // Thread-safety: Create and Run on one thread; RequestStop from any thread or a signal handler.
@@ -27,6 +28,7 @@
 #include "agent/log.h"
 #include "agent/model.h"
 #include "agent/model_store.h"
+#include "agent/mqtt_link.h"
 #include "agent/ota.h"
 #include "agent/pacer.h"
 #include "agent/publisher.h"
@@ -48,7 +50,7 @@ struct AgentOptions {
   Env* env = nullptr;            // nullptr = Env::Default(); must outlive the agent
   int64_t status_interval_ms = 60000;  // periodic retained status (also sent on every change)
   int64_t drain_timeout_ms = 10000;    // on stop, wait this long for unacknowledged messages
-  // Test seam: a spool to use instead of <data_dir>/spool.db (must honour the Spool contract).
+  // Test seam: a spool to use instead of <data_dir>/spool/ (must honour the Spool contract).
   std::unique_ptr<Spool> spool;
   // A source to use instead of the one config.source describes (a simulator feeding many agents
   // from one process, a test). nullptr = CreateSource(config.source). A paced source is still
@@ -107,8 +109,7 @@ class Agent {
   std::unique_ptr<Spool> spool_;
   std::optional<ModelStore> store_;
   std::unique_ptr<Source> source_;
-  std::unique_ptr<mqtt::Client> mqtt_;
-  std::unique_ptr<MessageSink> sink_;
+  std::unique_ptr<MqttLink> mqtt_;  // also the Publisher's sink
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<OtaUpdater> ota_;
   std::unique_ptr<Model> model_;
@@ -131,7 +132,6 @@ class Agent {
   bool backlog_ = true;  // reported as drained once the spool is empty
   bool source_ended_ = false;
   std::atomic<bool> connected_{false};
-  std::atomic<bool> wake_on_ack_{true};  // the publisher has messages waiting for a free slot
   RepeatedLog bad_input_log_, spool_error_log_, connect_log_, publish_error_log_, no_model_log_;
 
   MetricsRegistry metrics_registry_;

@@ -1,4 +1,4 @@
-// The publisher's resend logic with a real SQLite spool and a sink whose link and PUBACKs the test
+// The publisher's resend logic with a real file spool and a sink whose link and PUBACKs the test
 // controls (the end-to-end paths run against a real Mosquitto in agent_test.cc).
 #include "agent/publisher.h"
 
@@ -28,7 +28,7 @@ class ScriptedSink : public MessageSink {
 class PublisherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = SqliteSpool::Open(dir_.Join("spool.db"), {});
+    auto s = FileSpool::Open(dir_.Join("spool"), {});
     ASSERT_TRUE(s.ok());
     spool_ = std::move(*s);
     Publisher::Options o;
@@ -56,7 +56,7 @@ class PublisherTest : public ::testing::Test {
     return p;
   }
   testing_support::TempDir dir_;
-  std::unique_ptr<SqliteSpool> spool_;
+  std::unique_ptr<FileSpool> spool_;
   ScriptedSink sink_;
   std::unique_ptr<Publisher> pub_;
   int64_t now_ = 0;

@@ -1,230 +1,386 @@
 #include "agent/spool.h"
 
-#include <sqlite3.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "agent/spool_format.h"
 
 namespace edgeloop::agent {
 namespace {
 
-constexpr const char* kSeqKeys[kStreamCount] = {"next_seq_results", "next_seq_alarms"};
-constexpr const char* kNextIdKey = "next_id";
-constexpr const char* kDroppedKey = "dropped";
+namespace fmt = spool_format;
 
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+constexpr const char* kAckName = "acked";
+constexpr size_t kSegmentNameDigits = 20;
 
-}  // namespace
-
-struct SqliteSpool::Db {
-  sqlite3* handle = nullptr;
-  Stmt insert, read_after, remove, meta_put, oldest, drop_expired, begin, commit;
-  ~Db() {
-    begin.reset();
-    commit.reset();
-    insert.reset();
-    read_after.reset();
-    remove.reset();
-    meta_put.reset();
-    oldest.reset();
-    drop_expired.reset();
-    if (handle != nullptr) sqlite3_close(handle);
-  }
-  Result<Stmt> Prepare(const char* sql) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
-      return Status::IOError(std::string("spool: prepare: ") + sqlite3_errmsg(handle));
-    }
-    return Stmt(s);
-  }
-};
-
-SqliteSpool::SqliteSpool(const SqliteSpoolOptions& options) : options_(options), db_(std::make_unique<Db>()) {}
-SqliteSpool::~SqliteSpool() = default;
-
-Status SqliteSpool::Error(const char* what) const {
-  int code = sqlite3_extended_errcode(db_->handle) & 0xff;
-  std::string msg = "spool " + path_ + ": " + what + ": " + sqlite3_errmsg(db_->handle);
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Status::Corruption(msg);
-  if (code == SQLITE_FULL) return Status::IOError(msg + " (disk full)");
-  return Status::IOError(msg);
-}
-
-Status SqliteSpool::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_->handle, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err != nullptr ? err : "?";
-    sqlite3_free(err);
-    Status st = Error(sql);
-    return st.code() == StatusCode::kCorruption ? st : Status::IOError("spool " + path_ + ": " + sql + ": " + msg);
-  }
-  return Status::Ok();
-}
-
-void SqliteSpool::Rollback() {
-  if (!sqlite3_get_autocommit(db_->handle)) sqlite3_exec(db_->handle, "ROLLBACK", nullptr, nullptr, nullptr);
-}
-
-Result<std::unique_ptr<SqliteSpool>> SqliteSpool::Open(const std::string& path, const SqliteSpoolOptions& options) {
-  std::unique_ptr<SqliteSpool> s(new SqliteSpool(options));
-  EL_RETURN_IF_ERROR(s->Init(path));
+std::string Errno(int e) {
+  std::string s = std::strerror(e);
+  if (e == ENOSPC || e == EFBIG || e == EDQUOT) s += " (disk full)";
   return s;
 }
 
-Status SqliteSpool::Init(const std::string& path) {
-  path_ = path;
-  int rc = sqlite3_open_v2(path.c_str(), &db_->handle,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db_->handle != nullptr ? sqlite3_errmsg(db_->handle) : sqlite3_errstr(rc);
-    return Status::IOError("spool " + path + ": cannot open: " + msg);
+Status WriteAll(int fd, const char* data, size_t n, off_t at) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, data, n, at);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(Errno(errno));
+    }
+    if (w == 0) return Status::IOError(Errno(ENOSPC));
+    data += w;
+    n -= static_cast<size_t>(w);
+    at += w;
   }
-  sqlite3_busy_timeout(db_->handle, 2000);
-  // Exclusive locking: one agent owns the directory (it holds <data_dir>/lock), so SQLite can keep
-  // its lock and its WAL index in memory instead of taking file locks for every transaction.
-  EL_RETURN_IF_ERROR(Exec("PRAGMA locking_mode=EXCLUSIVE"));
-  EL_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
-  EL_RETURN_IF_ERROR(Exec(options_.sync_every_put ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
-  EL_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-256"));  // 256 KiB: the agent must stay small
-  EL_RETURN_IF_ERROR(Exec("PRAGMA journal_size_limit=4194304"));
-  // ids are assigned here (never reused, even after every row was deleted: a late PUBACK must not
-  // delete a newer row), so no AUTOINCREMENT bookkeeping page is written per insert.
-  EL_RETURN_IF_ERROR(Exec(
-      "CREATE TABLE IF NOT EXISTS spool(id INTEGER PRIMARY KEY, stream INTEGER NOT NULL, "
-      "seq INTEGER NOT NULL, created_ms INTEGER NOT NULL, topic BLOB NOT NULL, payload BLOB NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"));
-  if (options_.max_page_count > 0) {
-    std::string pragma = "PRAGMA max_page_count=" + std::to_string(options_.max_page_count);
-    EL_RETURN_IF_ERROR(Exec(pragma.c_str()));
+  return Status::Ok();
+}
+
+Status ReadAll(int fd, char* data, size_t n, off_t at) {
+  while (n > 0) {
+    ssize_t r = ::pread(fd, data, n, at);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(std::strerror(errno));
+    }
+    if (r == 0) return Status::IOError("unexpected end of file");
+    data += r;
+    n -= static_cast<size_t>(r);
+    at += r;
+  }
+  return Status::Ok();
+}
+
+Status ReadFile(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("spool " + path + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  Status s = ::fstat(fd, &st) == 0 ? Status::Ok() : Status::IOError(std::strerror(errno));
+  if (s.ok()) {
+    out->resize(static_cast<size_t>(st.st_size));
+    s = ReadAll(fd, out->data(), out->size(), 0);
+  }
+  ::close(fd);
+  return s.ok() ? s : s.WithPrefix("spool " + path);
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("spool " + dir + ": cannot open: " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return Status::IOError("spool " + dir + ": fsync: " + std::strerror(e));
+  return Status::Ok();
+}
+
+// "00000000000000000042.seg" -> 42; -1 for any other name.
+int64_t SegmentId(const char* name) {
+  size_t n = std::strlen(name);
+  if (n != kSegmentNameDigits + 4 || std::strcmp(name + kSegmentNameDigits, ".seg") != 0) return -1;
+  int64_t v = 0;
+  for (size_t i = 0; i < kSegmentNameDigits; ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    if (v > (INT64_MAX - 9) / 10) return -1;
+    v = v * 10 + (name[i] - '0');
+  }
+  return v >= 1 ? v : -1;
+}
+
+}  // namespace
+
+FileSpool::FileSpool(const FileSpoolOptions& options) : options_(options) {}
+
+FileSpool::~FileSpool() {
+  if (active_fd_ >= 0) {
+    if (seg_unsynced_) ::fdatasync(active_fd_);
+    ::close(active_fd_);
+  }
+  if (ack_fd_ >= 0) {
+    if (ack_dirty_) (void)WriteAck(false);
+    ::close(ack_fd_);
+  }
+}
+
+Result<std::unique_ptr<FileSpool>> FileSpool::Open(const std::string& dir, const FileSpoolOptions& options) {
+  std::unique_ptr<FileSpool> s(new FileSpool(options));
+  s->dir_ = dir;
+  EL_RETURN_IF_ERROR(s->Init());
+  return s;
+}
+
+std::string FileSpool::SegmentPath(int64_t first_id) const {
+  std::string digits = std::to_string(first_id);
+  return dir_ + "/" + std::string(kSegmentNameDigits - std::min(kSegmentNameDigits, digits.size()), '0') + digits +
+         ".seg";
+}
+
+Status FileSpool::Init() {
+  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::IOError("spool " + dir_ + ": cannot create: " + std::strerror(errno));
+  }
+  // The ack state.
+  const std::string ack_path = dir_ + "/" + kAckName;
+  fmt::AckState ack;
+  ack_fd_ = ::open(ack_path.c_str(), O_RDWR | O_CLOEXEC);
+  if (ack_fd_ < 0) {
+    if (errno != ENOENT) return Status::IOError("spool " + ack_path + ": cannot open: " + std::strerror(errno));
+    // New: both slots written to a temporary file that is renamed into place once durable, so an
+    // existing ack file always has an intact slot.
+    const std::string tmp = ack_path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::IOError("spool " + tmp + ": cannot create: " + std::strerror(errno));
+    std::string slots = fmt::EncodeAckSlot(ack);
+    slots += slots;
+    Status st = WriteAll(fd, slots.data(), slots.size(), 0);
+    if (st.ok() && ::fdatasync(fd) != 0) st = Status::IOError(std::strerror(errno));
+    if (st.ok() && ::rename(tmp.c_str(), ack_path.c_str()) != 0) st = Status::IOError(std::strerror(errno));
+    if (!st.ok()) {
+      ::close(fd);
+      return st.WithPrefix("spool " + tmp);
+    }
+    ack_fd_ = fd;
+    dir_unsynced_ = true;
+  } else {
+    std::string data;
+    EL_RETURN_IF_ERROR(ReadFile(ack_path, &data));
+    std::string error;
+    if (!fmt::DecodeAckFile(data, &ack, &error)) {
+      if (!options_.salvage) return Status::Corruption("spool " + ack_path + ": damaged ack state (" + error + ")");
+      notes_.push_back("spool " + ack_path + ": damaged ack state (" + error +
+                       "); every stored message counts as unacknowledged and is sent again");
+      ack = fmt::AckState{};
+      ack_dirty_ = true;
+    }
+    ack_generation_ = ack.generation;
   }
 
-  // Recover counters: the meta rows, and (defensively) never below what the spool holds.
-  {
-    EL_ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT key, value FROM meta"));
-    while ((sqlite3_step(q.get())) == SQLITE_ROW) {
-      std::string key = reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0));
-      int64_t value = sqlite3_column_int64(q.get(), 1);
-      for (int i = 0; i < kStreamCount; ++i) {
-        if (key == kSeqKeys[i]) next_seq_[i] = std::max<int64_t>(1, value);
+  // The segments, in id order.
+  std::vector<int64_t> ids;
+  if (DIR* d = ::opendir(dir_.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      int64_t id = SegmentId(e->d_name);
+      if (id > 0) ids.push_back(id);
+    }
+    ::closedir(d);
+  } else {
+    return Status::IOError("spool " + dir_ + ": cannot list: " + std::strerror(errno));
+  }
+  std::sort(ids.begin(), ids.end());
+  int64_t max_seq[kStreamCount] = {0, 0};
+  int64_t salvage_lost = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string path = SegmentPath(ids[i]);
+    const bool last = i + 1 == ids.size();
+    if (!segs_.empty() && ids[i] <= segs_.back().last_id()) {
+      return Status::Corruption("spool " + path + ": its first id " + std::to_string(ids[i]) +
+                                " overlaps the previous segment (up to id " + std::to_string(segs_.back().last_id()) +
+                                ")");
+    }
+    EL_RETURN_IF_ERROR(ReadFile(path, &buf_));
+    Segment seg;
+    seg.first_id = ids[i];
+    fmt::SegmentScan scan = fmt::ScanSegment(buf_, ids[i], [&](const fmt::RecordView& r, size_t off, size_t) {
+      seg.offsets.push_back(static_cast<uint32_t>(off));
+      max_seq[r.stream] = std::max(max_seq[r.stream], r.seq);
+    });
+    seg.end = static_cast<uint32_t>(scan.valid_end);
+    if (!scan.error.empty()) {
+      const std::string where = "spool " + path + ": offset " + std::to_string(scan.valid_end) + ": " + scan.error;
+      if (last && (scan.valid_end > 0 || buf_.size() < fmt::kSegmentHeaderBytes)) {
+        // A crash in the middle of an append (or of creating the segment): cut the torn tail.
+        if (scan.valid_end == 0) {
+          if (::unlink(path.c_str()) != 0) return Status::IOError(where + ": cannot remove: " + std::strerror(errno));
+          notes_.push_back(where + "; removed the incomplete segment");
+          continue;
+        }
+        if (::truncate(path.c_str(), static_cast<off_t>(scan.valid_end)) != 0) {
+          return Status::IOError(where + ": cannot truncate: " + std::strerror(errno));
+        }
+        notes_.push_back(where + "; cut " + std::to_string(buf_.size() - scan.valid_end) +
+                         " byte(s) of a torn record (a crash during a write)");
+      } else if (!options_.salvage) {
+        return Status::Corruption(where);
+      } else {
+        const int64_t next_first = last ? std::max(ack.next_id, seg.first_id) : ids[i + 1];
+        const int64_t lost = std::max<int64_t>(0, next_first - (seg.first_id + static_cast<int64_t>(seg.offsets.size())));
+        salvage_lost += lost;
+        notes_.push_back(where + "; kept the " + std::to_string(seg.offsets.size()) +
+                         " intact record(s) before it, counted " + std::to_string(lost) + " as dropped");
+        if (seg.end == 0) seg.end = static_cast<uint32_t>(fmt::kSegmentHeaderBytes);  // nothing is read from it
       }
-      if (key == kNextIdKey) next_id_ = std::max<int64_t>(1, value);
-      if (key == kDroppedKey) stats_.dropped = value;
     }
+    segs_.push_back(std::move(seg));
   }
-  {
-    EL_ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT stream, MAX(seq) FROM spool GROUP BY stream"));
-    while (sqlite3_step(q.get()) == SQLITE_ROW) {
-      int stream = sqlite3_column_int(q.get(), 0);
-      if (stream >= 0 && stream < kStreamCount) {
-        next_seq_[stream] = std::max<int64_t>(next_seq_[stream], sqlite3_column_int64(q.get(), 1) + 1);
+
+  // Counters: the ack state's, and never below what the segments hold.
+  next_id_ = std::max<int64_t>(1, ack.next_id);
+  for (int s = 0; s < kStreamCount; ++s) next_seq_[s] = std::max({int64_t{1}, ack.next_seq[s], max_seq[s] + 1});
+  for (const Segment& seg : segs_) next_id_ = std::max(next_id_, seg.last_id() + 1);
+  stats_.dropped = ack.dropped + salvage_lost;
+  if (salvage_lost > 0) ack_dirty_ = true;
+
+  // Liveness: everything not acknowledged by the ack state.
+  size_t r = 0;
+  for (Segment& seg : segs_) {
+    seg.live.assign(seg.offsets.size(), false);
+    for (size_t k = 0; k < seg.offsets.size(); ++k) {
+      const int64_t id = seg.first_id + static_cast<int64_t>(k);
+      while (r < ack.ranges.size() && ack.ranges[r].second < id) ++r;
+      const bool acked = id < ack.low || (r < ack.ranges.size() && ack.ranges[r].first <= id);
+      if (!acked) {
+        seg.live[k] = true;
+        ++seg.live_count;
+        ++stats_.count;
+        stats_.bytes += seg.RecordSize(k) - static_cast<int64_t>(fmt::kRecordOverhead);
       }
     }
   }
-  {
-    EL_ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT COUNT(*), COALESCE(SUM(length(topic) + length(payload)), 0), "
-                                             "COALESCE(MAX(id), 0) FROM spool"));
-    if (sqlite3_step(q.get()) != SQLITE_ROW) return Error("count");
-    stats_.count = sqlite3_column_int64(q.get(), 0);
-    stats_.bytes = sqlite3_column_int64(q.get(), 1);
-    next_id_ = std::max<int64_t>(next_id_, sqlite3_column_int64(q.get(), 2) + 1);
-  }
-  EL_ASSIGN_OR_RETURN(db_->insert,
-                      db_->Prepare("INSERT INTO spool(id, stream, seq, created_ms, topic, payload) VALUES(?,?,?,?,?,?)"));
-  EL_ASSIGN_OR_RETURN(db_->begin, db_->Prepare("BEGIN IMMEDIATE"));
-  EL_ASSIGN_OR_RETURN(db_->commit, db_->Prepare("COMMIT"));
-  EL_ASSIGN_OR_RETURN(db_->read_after, db_->Prepare("SELECT id, stream, seq, created_ms, topic, payload FROM spool "
-                                                    "WHERE id > ? ORDER BY id LIMIT ?"));
-  EL_ASSIGN_OR_RETURN(db_->remove,
-                      db_->Prepare("DELETE FROM spool WHERE id = ? RETURNING length(topic) + length(payload)"));
-  EL_ASSIGN_OR_RETURN(db_->meta_put, db_->Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)"));
-  EL_ASSIGN_OR_RETURN(db_->oldest, db_->Prepare("SELECT id, created_ms, length(topic) + length(payload) FROM spool "
-                                                "ORDER BY id LIMIT 64"));
-  EL_ASSIGN_OR_RETURN(db_->drop_expired, db_->Prepare("DELETE FROM spool WHERE created_ms < ? "
-                                                      "RETURNING length(topic) + length(payload)"));
-  return Status::Ok();
+  // The whole segments read above must not stay resident (the agent's memory target).
+  buf_.clear();
+  buf_.shrink_to_fit();
+  EL_RETURN_IF_ERROR(OpenActive());
+  if (ack_dirty_) EL_RETURN_IF_ERROR(WriteAck(false));
+  return Reclaim();
 }
 
-Status SqliteSpool::SaveMeta(const char* key, int64_t value) {
-  sqlite3_stmt* s = db_->meta_put.get();
-  sqlite3_reset(s);
-  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, value);
-  if (sqlite3_step(s) != SQLITE_DONE) return Error("save counter");
-  return Status::Ok();
-}
-
-Status SqliteSpool::SaveCountersForDelete(int64_t dropped_total) {
-  // The deleted rows may have carried the highest seq or id: keep them so none is ever reused.
-  for (int i = 0; i < kStreamCount; ++i) EL_RETURN_IF_ERROR(SaveMeta(kSeqKeys[i], next_seq_[i]));
-  EL_RETURN_IF_ERROR(SaveMeta(kNextIdKey, next_id_));
-  return SaveMeta(kDroppedKey, dropped_total);
-}
-
-Status SqliteSpool::Begin() {
-  sqlite3_stmt* s = db_->begin.get();
-  sqlite3_reset(s);
-  if (sqlite3_step(s) != SQLITE_DONE) return Error("begin");
-  return Status::Ok();
-}
-
-Status SqliteSpool::Commit() {
-  sqlite3_stmt* s = db_->commit.get();
-  sqlite3_reset(s);
-  if (sqlite3_step(s) != SQLITE_DONE) {
-    Status st = Error("commit");
-    Rollback();
-    return st;
-  }
-  unsynced_ = true;
-  return Status::Ok();
-}
-
-Status SqliteSpool::Sync() {
-  if (!unsynced_ || options_.sync_every_put) return Status::Ok();
-  sqlite3_file* wal = nullptr;
-  if (sqlite3_file_control(db_->handle, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || wal == nullptr ||
-      wal->pMethods == nullptr) {
-    return Status::Ok();  // no WAL file open (nothing written yet)
-  }
-  if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK) return Error("sync");
-  unsynced_ = false;
-  return Status::Ok();
-}
-
-// Deletes the oldest messages until `need_bytes` more fit under max_bytes. Inside a transaction;
-// `stats_` is not touched (the caller applies the changes after COMMIT).
-Status SqliteSpool::DropOldest(int64_t need_bytes, int64_t* dropped_count, int64_t* freed_bytes) {
-  int64_t bytes = stats_.bytes;
-  *dropped_count = 0;
-  std::vector<std::pair<int64_t, int64_t>> victims;  // id, bytes
-  while (bytes + need_bytes > options_.max_bytes) {
-    victims.clear();
-    sqlite3_stmt* q = db_->oldest.get();
-    sqlite3_reset(q);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) victims.emplace_back(sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 2));
-    if (rc != SQLITE_DONE) return Error("find oldest");
-    if (victims.empty()) break;
-    for (const auto& [id, size] : victims) {
-      if (bytes + need_bytes <= options_.max_bytes) break;
-      sqlite3_stmt* d = db_->remove.get();
-      sqlite3_reset(d);
-      sqlite3_bind_int64(d, 1, id);
-      rc = sqlite3_step(d);
-      while (rc == SQLITE_ROW) rc = sqlite3_step(d);
-      if (rc != SQLITE_DONE) return Error("drop oldest");
-      bytes -= size;
-      ++*dropped_count;
+Status FileSpool::OpenActive() {
+  if (!segs_.empty()) {
+    Segment& last = segs_.back();
+    // Appending continues the last segment if the next id follows its records (after a power loss
+    // the ack state may know of later ids than the segment kept) and it has room.
+    if (last.last_id() + 1 == next_id_ && last.end < options_.segment_bytes) {
+      const std::string path = SegmentPath(last.first_id);
+      active_fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (active_fd_ < 0) return Status::IOError("spool " + path + ": cannot open: " + std::strerror(errno));
+      return Status::Ok();
     }
   }
-  *freed_bytes = stats_.bytes - bytes;
+  return Rotate();
+}
+
+Status FileSpool::Rotate() {
+  // The finished segment becomes durable first: damage in any but the last segment is then real
+  // corruption, never a crash artefact.
+  if (active_fd_ >= 0 && seg_unsynced_) {
+    if (::fdatasync(active_fd_) != 0) {
+      return Status::IOError("spool " + SegmentPath(segs_.back().first_id) + ": fdatasync: " + Errno(errno));
+    }
+    seg_unsynced_ = false;
+  }
+  const std::string path = SegmentPath(next_id_);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("spool " + path + ": cannot create: " + Errno(errno));
+  Status st = WriteAll(fd, fmt::kSegmentMagic.data(), fmt::kSegmentHeaderBytes, 0);
+  if (!st.ok()) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return st.WithPrefix("spool " + path);
+  }
+  if (active_fd_ >= 0) ::close(active_fd_);
+  active_fd_ = fd;
+  Segment seg;
+  seg.first_id = next_id_;
+  seg.end = static_cast<uint32_t>(fmt::kSegmentHeaderBytes);
+  segs_.push_back(std::move(seg));
+  seg_unsynced_ = true;
+  dir_unsynced_ = true;
   return Status::Ok();
 }
 
-Result<int64_t> SqliteSpool::Put(Stream stream, int64_t seq, const std::string& topic, const std::string& payload,
-                                 int64_t created_ms) {
+bool FileSpool::Locate(int64_t id, size_t* seg, size_t* index) const {
+  auto it = std::upper_bound(segs_.begin(), segs_.end(), id,
+                             [](int64_t v, const Segment& s) { return v < s.first_id; });
+  if (it == segs_.begin()) return false;
+  --it;
+  if (id > it->last_id()) return false;
+  *seg = static_cast<size_t>(it - segs_.begin());
+  *index = static_cast<size_t>(id - it->first_id);
+  return true;
+}
+
+int64_t FileSpool::Kill(size_t seg, size_t index) {
+  Segment& s = segs_[seg];
+  s.live[index] = false;
+  --s.live_count;
+  const int64_t bytes = s.RecordSize(index) - static_cast<int64_t>(fmt::kRecordOverhead);
+  --stats_.count;
+  stats_.bytes -= bytes;
+  return bytes;
+}
+
+Status FileSpool::WriteAck(bool durable) {
+  fmt::AckState st;
+  st.generation = ack_generation_ + 1;
+  st.next_id = next_id_;
+  st.next_seq[0] = next_seq_[0];
+  st.next_seq[1] = next_seq_[1];
+  st.dropped = stats_.dropped;
+  st.low = next_id_;
+  // low = the first live id; then the runs of acknowledged ids above it (as many as fit: one left
+  // out only means that message is sent again after a restart).
+  bool found_live = false;
+  int64_t run_first = -1, run_last = -1;
+  for (const Segment& seg : segs_) {
+    if (seg.live_count == 0 && !found_live) continue;
+    for (size_t k = 0; k < seg.live.size() && st.ranges.size() < fmt::kAckMaxRanges; ++k) {
+      const int64_t id = seg.first_id + static_cast<int64_t>(k);
+      if (seg.live[k]) {
+        if (!found_live) {
+          found_live = true;
+          st.low = id;
+        } else if (run_first >= 0) {
+          st.ranges.emplace_back(run_first, run_last);
+          run_first = -1;
+        }
+      } else if (found_live) {
+        if (run_first < 0) run_first = id;
+        run_last = id;
+      }
+    }
+  }
+  if (run_first >= 0 && st.ranges.size() < fmt::kAckMaxRanges) st.ranges.emplace_back(run_first, run_last);
+  const std::string slot = fmt::EncodeAckSlot(st);
+  const off_t at = static_cast<off_t>((st.generation % 2) * fmt::kAckSlotBytes);
+  const std::string path = dir_ + "/" + kAckName;
+  Status s = WriteAll(ack_fd_, slot.data(), slot.size(), at);
+  if (!s.ok()) return s.WithPrefix("spool " + path);
+  if (durable && ::fdatasync(ack_fd_) != 0) return Status::IOError("spool " + path + ": fdatasync: " + Errno(errno));
+  ack_generation_ = st.generation;
+  ack_dirty_ = false;
+  return Status::Ok();
+}
+
+Status FileSpool::Reclaim() {
+  bool any = false;
+  for (size_t i = 0; i + 1 < segs_.size(); ++i) any = any || segs_[i].live_count == 0;
+  if (!any) return Status::Ok();
+  // The counters and the acknowledgements are durable before the messages they cover disappear.
+  EL_RETURN_IF_ERROR(WriteAck(true));
+  std::vector<Segment> kept;
+  kept.reserve(segs_.size());
+  Status result;
+  for (size_t i = 0; i < segs_.size(); ++i) {
+    if (i + 1 < segs_.size() && segs_[i].live_count == 0) {
+      const std::string path = SegmentPath(segs_[i].first_id);
+      if (::unlink(path.c_str()) == 0 || errno == ENOENT) {
+        dir_unsynced_ = true;
+        continue;
+      }
+      if (result.ok()) result = Status::IOError("spool " + path + ": cannot remove: " + std::strerror(errno));
+    }
+    kept.push_back(std::move(segs_[i]));
+  }
+  segs_ = std::move(kept);
+  return result;
+}
+
+Result<int64_t> FileSpool::Put(Stream stream, int64_t seq, const std::string& topic, const std::string& payload,
+                               int64_t created_ms) {
   const int si = static_cast<int>(stream);
   if (seq != next_seq_[si]) {
     return Status::InvalidArgument("spool: seq " + std::to_string(seq) + " is not the next one (" +
@@ -235,129 +391,172 @@ Result<int64_t> SqliteSpool::Put(Stream stream, int64_t seq, const std::string& 
     return Status::InvalidArgument("spool: a message of " + std::to_string(size) + " bytes exceeds spool.max_bytes (" +
                                    std::to_string(options_.max_bytes) + ")");
   }
-  EL_RETURN_IF_ERROR(Begin());
-  auto fail = [&](Status st) -> Result<int64_t> {
-    Rollback();
-    return st;
-  };
-  int64_t dropped = 0, freed = 0;
-  if (stats_.bytes + size > options_.max_bytes) {
-    Status st = DropOldest(size, &dropped, &freed);
-    if (st.ok() && dropped > 0) st = SaveCountersForDelete(stats_.dropped + dropped);
-    if (!st.ok()) return fail(st);
+  if (topic.size() > 0xffff || size + fmt::kRecordFixedBodyBytes > fmt::kMaxBodyBytes) {
+    return Status::InvalidArgument("spool: a message with a topic of " + std::to_string(topic.size()) +
+                                   " bytes and " + std::to_string(size) + " bytes in all is too big to store");
   }
+  // The oldest messages that must go for this one to fit; dropped only once it is stored.
+  std::vector<std::pair<size_t, size_t>> victims;
+  if (stats_.bytes + size > options_.max_bytes) {
+    int64_t bytes = stats_.bytes;
+    for (size_t i = 0; i < segs_.size() && bytes + size > options_.max_bytes; ++i) {
+      const Segment& seg = segs_[i];
+      for (size_t k = 0; k < seg.live.size() && bytes + size > options_.max_bytes; ++k) {
+        if (!seg.live[k]) continue;
+        victims.emplace_back(i, k);
+        bytes -= seg.RecordSize(k) - static_cast<int64_t>(fmt::kRecordOverhead);
+      }
+    }
+  }
+  if (segs_.back().end >= options_.segment_bytes && !segs_.back().offsets.empty()) EL_RETURN_IF_ERROR(Rotate());
+  Segment& seg = segs_.back();
   const int64_t id = next_id_;
-  sqlite3_stmt* s = db_->insert.get();
-  sqlite3_reset(s);
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_int(s, 2, si);
-  sqlite3_bind_int64(s, 3, seq);
-  sqlite3_bind_int64(s, 4, created_ms);
-  sqlite3_bind_blob(s, 5, topic.data(), static_cast<int>(topic.size()), SQLITE_STATIC);
-  sqlite3_bind_blob(s, 6, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
-  if (sqlite3_step(s) != SQLITE_DONE) return fail(Error("insert"));
-  EL_RETURN_IF_ERROR(Commit());
-  // Committed: apply the in-memory changes. (The row itself carries its seq and id; the counters
-  // in `meta` are only written when rows are deleted.)
+  buf_.clear();
+  fmt::EncodeRecord({id, si, seq, created_ms, topic, payload}, &buf_);
+  Status st = WriteAll(active_fd_, buf_.data(), buf_.size(), seg.end);
+  if (st.ok() && options_.sync_every_put && ::fdatasync(active_fd_) != 0) {
+    st = Status::IOError("fdatasync: " + Errno(errno));
+  }
+  if (!st.ok()) {
+    // Not stored: whatever part reached the file is cut off again (the next record would
+    // overwrite it anyway, as it is written at the same offset).
+    (void)::ftruncate(active_fd_, seg.end);
+    return st.WithPrefix("spool " + SegmentPath(seg.first_id));
+  }
+  seg.offsets.push_back(seg.end);
+  seg.live.push_back(true);
+  ++seg.live_count;
+  seg.end += static_cast<uint32_t>(buf_.size());
+  seg_unsynced_ = !options_.sync_every_put;
   next_seq_[si] = seq + 1;
   next_id_ = id + 1;
-  stats_.count += 1 - dropped;
-  stats_.bytes += size - freed;
-  stats_.dropped += dropped;
+  ++stats_.count;
+  stats_.bytes += size;
+  for (const auto& [i, k] : victims) Kill(i, k);
+  if (!victims.empty()) {
+    stats_.dropped += static_cast<int64_t>(victims.size());
+    ack_dirty_ = true;  // written at the next Remove or Sync
+  }
   return id;
 }
 
-Result<std::vector<SpoolRecord>> SqliteSpool::ReadAfter(int64_t after_id, size_t limit) {
-  std::vector<SpoolRecord> out;
-  sqlite3_stmt* q = db_->read_after.get();
-  sqlite3_reset(q);
-  sqlite3_bind_int64(q, 1, after_id);
-  sqlite3_bind_int64(q, 2, static_cast<int64_t>(limit));
-  int rc;
-  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-    SpoolRecord r;
-    r.id = sqlite3_column_int64(q, 0);
-    int stream = sqlite3_column_int(q, 1);
-    r.stream = stream == 1 ? Stream::kAlarms : Stream::kResults;
-    r.seq = sqlite3_column_int64(q, 2);
-    r.created_ms = sqlite3_column_int64(q, 3);
-    r.topic.assign(static_cast<const char*>(sqlite3_column_blob(q, 4)), static_cast<size_t>(sqlite3_column_bytes(q, 4)));
-    const void* p = sqlite3_column_blob(q, 5);
-    if (p != nullptr) r.payload.assign(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(q, 5)));
-    out.push_back(std::move(r));
-  }
-  sqlite3_reset(q);
-  if (rc != SQLITE_DONE) return Error("read");
-  return out;
-}
-
-Status SqliteSpool::Remove(std::span<const int64_t> ids) {
-  if (ids.empty()) return Status::Ok();
-  EL_RETURN_IF_ERROR(Begin());
-  int64_t removed = 0, bytes = 0;
-  for (int64_t id : ids) {
-    sqlite3_stmt* d = db_->remove.get();
-    sqlite3_reset(d);
-    sqlite3_bind_int64(d, 1, id);
-    int rc;
-    while ((rc = sqlite3_step(d)) == SQLITE_ROW) {
-      ++removed;
-      bytes += sqlite3_column_int64(d, 0);
+Status FileSpool::ReadRecords(const Segment& seg, size_t from, size_t to, std::vector<SpoolRecord>* out) {
+  const std::string path = SegmentPath(seg.first_id);
+  const uint32_t begin = seg.offsets[from];
+  const uint32_t end = seg.offsets[to] + seg.RecordSize(to);
+  buf_.resize(end - begin);
+  const bool active = &seg == &segs_.back();
+  int fd = active ? active_fd_ : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("spool " + path + ": cannot open: " + std::strerror(errno));
+  Status st = ReadAll(fd, buf_.data(), buf_.size(), begin);
+  if (!active) ::close(fd);
+  if (!st.ok()) return st.WithPrefix("spool " + path);
+  for (size_t k = from; k <= to; ++k) {
+    if (!seg.live[k]) continue;
+    fmt::RecordView r;
+    std::string error;
+    const size_t at = seg.offsets[k] - begin;
+    if (fmt::DecodeRecord(std::string_view(buf_).substr(at, seg.RecordSize(k)), &r, &error) == 0 ||
+        r.id != seg.first_id + static_cast<int64_t>(k)) {
+      if (error.empty()) error = "unexpected record id " + std::to_string(r.id);
+      return Status::Corruption("spool " + path + ": offset " + std::to_string(seg.offsets[k]) + ": " + error);
     }
-    if (rc != SQLITE_DONE) {
-      Status st = Error("remove");
-      Rollback();
-      return st;
-    }
+    SpoolRecord rec;
+    rec.id = r.id;
+    rec.stream = r.stream == 1 ? Stream::kAlarms : Stream::kResults;
+    rec.seq = r.seq;
+    rec.created_ms = r.created_ms;
+    rec.topic.assign(r.topic);
+    rec.payload.assign(r.payload);
+    out->push_back(std::move(rec));
   }
-  Status st = SaveCountersForDelete(stats_.dropped);
-  if (!st.ok()) {
-    Rollback();
-    return st;
-  }
-  EL_RETURN_IF_ERROR(Commit());
-  stats_.count -= removed;
-  stats_.bytes -= bytes;
   return Status::Ok();
 }
 
-Result<int64_t> SqliteSpool::DropExpired(int64_t now_ms) {
+Result<std::vector<SpoolRecord>> FileSpool::ReadAfter(int64_t after_id, size_t limit) {
+  std::vector<SpoolRecord> out;
+  for (size_t i = 0; i < segs_.size() && out.size() < limit; ++i) {
+    const Segment& seg = segs_[i];
+    if (seg.live_count == 0 || seg.offsets.empty() || seg.last_id() <= after_id) continue;
+    size_t k = after_id >= seg.first_id ? static_cast<size_t>(after_id - seg.first_id + 1) : 0;
+    // The live records wanted from this segment, read with one pread.
+    size_t from = seg.offsets.size(), to = 0, wanted = 0;
+    for (; k < seg.offsets.size() && out.size() + wanted < limit; ++k) {
+      if (!seg.live[k]) continue;
+      from = std::min(from, k);
+      to = k;
+      ++wanted;
+    }
+    if (wanted > 0) EL_RETURN_IF_ERROR(ReadRecords(seg, from, to, &out));
+  }
+  return out;
+}
+
+Status FileSpool::Remove(std::span<const int64_t> ids) {
+  for (int64_t id : ids) {
+    size_t s, k;
+    if (Locate(id, &s, &k) && segs_[s].live[k]) {
+      Kill(s, k);
+      ack_dirty_ = true;
+    }
+  }
+  if (ack_dirty_) EL_RETURN_IF_ERROR(WriteAck(false));
+  return Reclaim();
+}
+
+Result<int64_t> FileSpool::DropExpired(int64_t now_ms) {
   const int64_t cutoff = now_ms - options_.max_age_ms;
-  // Cheap check first: the oldest messages come first in id order (clock jumps aside).
-  {
-    sqlite3_stmt* q = db_->oldest.get();
-    sqlite3_reset(q);
-    int rc = sqlite3_step(q);
-    bool any_old = rc == SQLITE_ROW && sqlite3_column_int64(q, 1) < cutoff;
-    sqlite3_reset(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("find oldest");
-    if (!any_old) return int64_t{0};
+  int64_t dropped = 0;
+  char fixed[fmt::kRecordOverhead];
+  // The oldest first (ids follow time, clock jumps aside): stops at the first one young enough.
+  for (size_t i = 0; i < segs_.size(); ++i) {
+    Segment& seg = segs_[i];
+    if (seg.live_count == 0) continue;
+    const bool active = i + 1 == segs_.size();
+    const std::string path = SegmentPath(seg.first_id);
+    int fd = active ? active_fd_ : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError("spool " + path + ": cannot open: " + std::strerror(errno));
+    bool young = false;
+    Status st;
+    for (size_t k = 0; k < seg.live.size(); ++k) {
+      if (!seg.live[k]) continue;
+      st = ReadAll(fd, fixed, sizeof fixed, seg.offsets[k]);
+      if (!st.ok()) break;
+      int64_t created = 0;
+      for (int b = 7; b >= 0; --b) created = (created << 8) | static_cast<unsigned char>(fixed[28 + b]);
+      if (created >= cutoff) {
+        young = true;
+        break;
+      }
+      Kill(i, k);
+      ++dropped;
+    }
+    if (!active) ::close(fd);
+    if (!st.ok()) return st.WithPrefix("spool " + path);
+    if (young) break;
   }
-  EL_RETURN_IF_ERROR(Begin());
-  sqlite3_stmt* d = db_->drop_expired.get();
-  sqlite3_reset(d);
-  sqlite3_bind_int64(d, 1, cutoff);
-  int64_t dropped = 0, bytes = 0;
-  int rc;
-  while ((rc = sqlite3_step(d)) == SQLITE_ROW) {
-    ++dropped;
-    bytes += sqlite3_column_int64(d, 0);
+  if (dropped > 0) {
+    stats_.dropped += dropped;
+    ack_dirty_ = true;
+    EL_RETURN_IF_ERROR(WriteAck(false));
+    EL_RETURN_IF_ERROR(Reclaim());
   }
-  if (rc != SQLITE_DONE) {
-    Status st = Error("drop expired");
-    Rollback();
-    return st;
-  }
-  Status st = SaveCountersForDelete(stats_.dropped + dropped);
-  if (!st.ok()) {
-    Rollback();
-    return st;
-  }
-  EL_RETURN_IF_ERROR(Commit());
-  stats_.count -= dropped;
-  stats_.bytes -= bytes;
-  stats_.dropped += dropped;
   return dropped;
+}
+
+Status FileSpool::Sync() {
+  if (seg_unsynced_ && active_fd_ >= 0) {
+    if (::fdatasync(active_fd_) != 0) {
+      return Status::IOError("spool " + SegmentPath(segs_.back().first_id) + ": fdatasync: " + Errno(errno));
+    }
+    seg_unsynced_ = false;
+  }
+  if (dir_unsynced_) {
+    EL_RETURN_IF_ERROR(SyncDir(dir_));
+    dir_unsynced_ = false;
+  }
+  if (ack_dirty_) EL_RETURN_IF_ERROR(WriteAck(false));
+  return Reclaim();
 }
 
 }  // namespace edgeloop::agent

@@ -5,7 +5,7 @@
 //
 // Failure contract (as Paho's iclient_persistence): Put returns OK only when the message and the
 // advanced sequence number are committed (durable against a crash of the process at once, and
-// against power loss from the next sync point, see SqliteSpoolOptions::sync); any other return
+// against power loss from the next sync point, see FileSpoolOptions::sync_every_put); any other return
 // means the message is NOT stored and its seq was NOT consumed (the next Put gets the same seq,
 // and no message with that seq was ever published). The caller counts such failures and reports
 // them. Remove may fail too; the messages then stay and are sent again (a duplicate, never a loss).
@@ -69,31 +69,38 @@ class Spool {
   virtual SpoolStats stats() const = 0;
 };
 
-struct SqliteSpoolOptions {
+struct FileSpoolOptions {
   int64_t max_bytes = 100 << 20;
   int64_t max_age_ms = int64_t{168} * 3600 * 1000;
-  // true: synchronous=FULL, every commit fsyncs the WAL (power-safe per Put, one fsync each).
-  // false: synchronous=NORMAL, commits reach the OS at once (safe against a crash of the agent)
-  // and the disk at each Sync() (the agent calls it every second) and each checkpoint.
+  // true: every Put fdatasyncs its segment before returning (power-safe per Put).
+  // false: a Put is one write() (in the OS at once: safe against a crash of the agent); the
+  // segment reaches the disk at each Sync() (the agent calls it every second) and each rotation.
   bool sync_every_put = false;
-  // Test seam: limits the database file to this many pages so that a full disk can be produced
-  // with the real SQLite (SQLITE_FULL). 0 = no limit.
-  int64_t max_page_count = 0;
+  // A new segment file is started when the current one reaches this size.
+  int64_t segment_bytes = 256 << 10;
+  // A damaged record in a segment other than the last (where a crash cannot leave one): false =
+  // Open fails with Corruption naming the file and offset; true = the intact records before it are
+  // kept, the ids from there to the next segment are counted as dropped, and a warning says what
+  // was lost (the agent's choice: a device must keep running).
+  bool salvage = false;
 };
 
-// The spool as a SQLite database in WAL mode, exclusive locking (one agent per data directory):
-// each Put is one small transaction (one table page in the WAL; sequence numbers and ids are
-// recovered from the rows and from counters written only when rows are deleted); the WAL is
-// checkpointed into the main file automatically. See src/agent/README.md for the durability
-// reasoning.
-class SqliteSpool final : public Spool {
+// The spool as append-only segment files in a directory (one agent per directory; the agent holds
+// <data_dir>/lock): each Put is one write() of a length-prefixed, CRC-32C-checked record at the end
+// of the current segment; acknowledgements go to a small two-slot ack state file (one pwrite per
+// Remove batch); a segment is deleted once all its messages are acknowledged or dropped. Format:
+// spool_format.h. On Open a torn record at the end of the last segment (a crash in the middle of
+// a write) is cut off; everything not acknowledged is live again and is sent again. See
+// src/agent/README.md for the durability reasoning.
+class FileSpool final : public Spool {
  public:
-  // Opens or creates the database at `path` (its directory must exist) and recovers the counters.
-  // Errors: IOError (cannot open / not writable), Corruption (not a spool database).
-  static Result<std::unique_ptr<SqliteSpool>> Open(const std::string& path, const SqliteSpoolOptions& options);
-  ~SqliteSpool() override;
-  SqliteSpool(const SqliteSpool&) = delete;
-  SqliteSpool& operator=(const SqliteSpool&) = delete;
+  // Opens or creates the spool directory `dir` (its parent must exist) and recovers its state.
+  // Errors: IOError (cannot create / read / write), Corruption (damaged data, naming the file and
+  // the offset; see FileSpoolOptions::salvage).
+  static Result<std::unique_ptr<FileSpool>> Open(const std::string& dir, const FileSpoolOptions& options);
+  ~FileSpool() override;
+  FileSpool(const FileSpool&) = delete;
+  FileSpool& operator=(const FileSpool&) = delete;
 
   int64_t NextSeq(Stream stream) const override { return next_seq_[static_cast<int>(stream)]; }
   Result<int64_t> Put(Stream stream, int64_t seq, const std::string& topic, const std::string& payload,
@@ -104,27 +111,50 @@ class SqliteSpool final : public Spool {
   Status Sync() override;
   SpoolStats stats() const override { return stats_; }
 
- private:
-  struct Db;
-  explicit SqliteSpool(const SqliteSpoolOptions& options);
-  Status Init(const std::string& path);
-  Status Exec(const char* sql);
-  Status Error(const char* what) const;
-  Status DropOldest(int64_t need_bytes, int64_t* dropped_count, int64_t* freed_bytes);
-  Status SaveMeta(const char* key, int64_t value);
-  // Inside a transaction that deletes rows: keeps the counters the deleted rows carried.
-  Status SaveCountersForDelete(int64_t dropped_total);
-  Status Begin();
-  Status Commit();
-  void Rollback();
+  // What Open repaired or salvaged (torn tail cut, damaged segment), one line each; empty normally.
+  const std::vector<std::string>& recovery_notes() const { return notes_; }
+  // Segment files currently kept (for tests and the README's reasoning).
+  size_t segment_count() const { return segs_.size(); }
 
-  SqliteSpoolOptions options_;
-  std::unique_ptr<Db> db_;
-  std::string path_;
+ private:
+  struct Segment {
+    int64_t first_id = 0;
+    std::vector<uint32_t> offsets;  // of record first_id + i
+    std::vector<bool> live;
+    uint32_t end = 0;               // file offset after the last intact record
+    int64_t live_count = 0;
+    int64_t last_id() const { return first_id + static_cast<int64_t>(offsets.size()) - 1; }
+    uint32_t RecordSize(size_t i) const { return (i + 1 < offsets.size() ? offsets[i + 1] : end) - offsets[i]; }
+  };
+  explicit FileSpool(const FileSpoolOptions& options);
+  Status Init();
+  std::string SegmentPath(int64_t first_id) const;
+  Status OpenActive();
+  Status Rotate();
+  // The segment holding `id` and its index there, or false.
+  bool Locate(int64_t id, size_t* seg, size_t* index) const;
+  // Marks a live record dead; returns its message bytes.
+  int64_t Kill(size_t seg, size_t index);
+  // Writes the ack state into its next slot; `durable`: and fdatasyncs it.
+  Status WriteAck(bool durable);
+  // Deletes segments (not the active one) whose messages are all gone.
+  Status Reclaim();
+  Status ReadRecords(const Segment& seg, size_t from, size_t to, std::vector<SpoolRecord>* out);
+
+  FileSpoolOptions options_;
+  std::string dir_;
+  std::vector<Segment> segs_;  // in id order; the last one is the active segment
+  int active_fd_ = -1;
+  int ack_fd_ = -1;
+  uint64_t ack_generation_ = 0;
+  bool ack_dirty_ = false;     // the ack state on disk is behind
+  bool seg_unsynced_ = false;  // writes since the last fdatasync of the active segment
+  bool dir_unsynced_ = false;  // a segment was created or deleted since the last directory fsync
   int64_t next_seq_[kStreamCount] = {1, 1};
   int64_t next_id_ = 1;
-  bool unsynced_ = false;  // commits since the last Sync
   SpoolStats stats_;
+  std::string buf_;            // the record being written / records being read
+  std::vector<std::string> notes_;
 };
 
 }  // namespace edgeloop::agent

@@ -139,6 +139,17 @@ Status RunServeWithStore(server::ServeOptions serve, ServeStoreOptions options) 
     EL_RETURN_IF_ERROR(pusher->Start(options.mqtt_url));
   }
   EL_RETURN_IF_ERROR(server->Start());
+  std::function<void()> stop_background;
+  if (options.background) {
+    auto started = options.background(*store, *server);
+    if (!started.ok()) {
+      if (pusher) pusher->Stop();
+      if (collector) collector->Stop();
+      server->Stop();
+      return started.status();
+    }
+    stop_background = std::move(*started);
+  }
   std::fprintf(stderr, "edgeloop serve: listening on %s (data %s, store %s %s, mqtt %s, signing key %s)\n",
                server->url().c_str(), data_dir.c_str(), store->backend().c_str(), options.db.c_str(),
                options.mqtt_url.empty() ? "off" : options.mqtt_url.c_str(), server->registry().public_key_hex().c_str());
@@ -146,6 +157,7 @@ Status RunServeWithStore(server::ServeOptions serve, ServeStoreOptions options) 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   std::fprintf(stderr, "edgeloop serve: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (stop_background) stop_background();
   if (pusher) pusher->Stop();
   if (collector) collector->Stop();
   server->Stop();

@@ -297,6 +297,7 @@ Result<Dataset> ReadCsv(std::string_view text, const std::string& name, const Cs
   size_t window = 0;  // readings per window; 0 until known (features layout: first good row)
   if (!features_layout) {
     window = num_fields - first - 1;
+    if (window == 0) return header_error("no feature columns; expected 'label,f0,f1,...' or 'features,label'");
     if (window % channels != 0) {
       return header_error(std::to_string(window) + " feature columns are not a multiple of " +
                           std::to_string(channels) + " channels");

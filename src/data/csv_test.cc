@@ -179,6 +179,8 @@ TEST(Csv, HeaderErrors) {
   EXPECT_NE(Error("label,label\na,b\n").find("two 'label' columns"), std::string::npos);
   EXPECT_NE(Error("label,f0,,f2\na,1,2,3\n").find("column 3 has no name"), std::string::npos);
   EXPECT_NE(Error("label\n").find("data.csv"), std::string::npos);
+  // A label column and nothing else: windows of no readings are not data (found by data_csv_fuzz).
+  EXPECT_NE(Error("label\nnormal\nfailure\n").find("data.csv:1: header: no feature columns"), std::string::npos);
 }
 
 TEST(Csv, QuotedLabelsAndEscapes) {

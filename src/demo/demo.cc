@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -71,6 +73,10 @@ class Demo {
   double Accuracy(int64_t version, bool drifted) const;
   void Stream(double seconds, const char* what);
   int64_t StoredResults();
+  std::string StorePath() const;
+  Status RetrainV2();
+  Status CanaryPeriod(double* promote_at);
+  std::vector<std::string> Decisions();
   Status PostLabels();
   void StopAll();
 
@@ -276,6 +282,95 @@ Status Demo::PostLabels() {
   return Status::Ok();
 }
 
+std::string Demo::StorePath() const { return "sqlite:" + dir_ + "/store.db"; }
+
+// The real retraining path (`edgeloop retrain`, src/loop): the original training data plus the
+// labelled field windows from the store, trained, quantized, judged against v1 on a golden set of
+// drifted field data, published to canary only if better by the margin.
+Status Demo::RetrainV2() {
+  if (!storing_ || !HasCommand("retrain")) {
+    return Status::Unavailable("retraining needs the store and `edgeloop retrain` (src/loop) in this build");
+  }
+  const std::string golden = dir_ + "/golden.csv";
+  EL_RETURN_IF_ERROR(Edgeloop("golden set", {"data", "generate", "--kind", "waveform", "--samples",
+                                             std::to_string(std::max(300, o_.train_samples / 5)), "--seed", "7",
+                                             "--drift", "new-fault=1", "-o", golden})
+                         .status());
+  Note("golden set: " + golden + " (held-out drifted field data, never trained on)");
+  Note("edgeloop retrain: original data + labelled field windows from the store -> train -> INT8 -> golden-set gate");
+  EL_ASSIGN_OR_RETURN(CommandResult r,
+                      Edgeloop("retrain", {"retrain", "--db", StorePath(), "--data", dir_ + "/train.csv", "--golden",
+                                           golden, "--champion", dir_ + "/v1.tflite", "--champion-version", "1",
+                                           "--work", dir_ + "/retrain", "--model", kModel, "--margin", "0.02",
+                                           "--epochs", std::to_string(o_.epochs), "--seed", "1", "--server", http_url_,
+                                           "--token", token_, "--canary-share", std::to_string(o_.canary_share)},
+                               false));
+  std::string line = r.out;
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  Note("decision: " + line);
+  if (r.exit_code != 0 || line.rfind("published_canary", 0) != 0) {
+    return Status::Unavailable("retraining did not publish v2 (exit " + std::to_string(r.exit_code) + "): " + line +
+                               r.err);
+  }
+  EL_ASSIGN_OR_RETURN(CommandResult tpu, Edgeloop("edgetpu check v2", {"edgetpu", "check", dir_ + "/retrain/candidate_int8.tflite"}, false));
+  Note(std::string("Edge TPU check of v2: ") + (tpu.exit_code == 0 ? "every operator maps" : "not fully mappable"));
+  return Status::Ok();
+}
+
+// The canary period: canary devices switch to v2 and stream next to the v1 devices, then
+// `edgeloop retrain canary-check` (src/loop) compares them (confidence and its distribution,
+// latency, device errors, installs) and promotes v2, or rolls it back.
+Status Demo::CanaryPeriod(double* promote_at) {
+  const auto since = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char since_text[32];
+  std::tm tm{};
+  gmtime_r(&since, &tm);
+  std::strftime(since_text, sizeof(since_text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  int canary = 0;
+  const int expect = std::max(1, static_cast<int>(o_.canary_share * o_.devices * 0.5));
+  for (const double t0 = Now(); Now() - t0 < 20 && !g_interrupted && canary < expect;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    canary = sim_->DevicesOnVersion(2);
+  }
+  Note(std::to_string(canary) + " canary devices run v2");
+  Stream(std::max(4.0, o_.phase_seconds / 2), "canary");
+  for (int attempt = 0; attempt < 10 && !g_interrupted; ++attempt) {
+    *promote_at = Now();
+    EL_ASSIGN_OR_RETURN(CommandResult r,
+                        Edgeloop("canary check", {"retrain", "canary-check", "--db", StorePath(), "--server", http_url_,
+                                                  "--token", token_, "--model", kModel, "--since", since_text,
+                                                  "--min-results", "50"},
+                                 false));
+    std::string line = r.out;
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    Note("decision: " + line);
+    if (line.rfind("promoted", 0) == 0) return Status::Ok();
+    if (line.rfind("held", 0) != 0) {
+      return Status::Unavailable("the canary check did not promote v2 (exit " + std::to_string(r.exit_code) + "): " +
+                                 line + r.err);
+    }
+    Stream(2, "canary");
+  }
+  return Status::Unavailable("the canary check kept holding v2 (too few canary results)");
+}
+
+// The loop's recorded decisions (GET /v1/retrain/decisions), oldest first.
+std::vector<std::string> Demo::Decisions() {
+  std::vector<std::string> out;
+  httplib::Client c(http_url_);
+  c.set_bearer_token_auth(token_);
+  auto res = c.Get("/v1/retrain/decisions");
+  if (!res || res->status != 200) return out;
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("decisions") || !j["decisions"].is_array()) return out;
+  for (const auto& d : j["decisions"]) {
+    out.push_back(d.value("decision", "") + " v" + std::to_string(d.value("candidate_version", int64_t{0})) + ": " +
+                  d.value("reason", ""));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
 void Demo::StopAll() {
   sim_.reset();
   for (auto* s : {&collector_, &server_, &mosquitto_}) {
@@ -293,7 +388,9 @@ Result<DemoSummary> Demo::Run() {
     dir_ = tmpl;
   } else {
     dir_ = o_.dir;
-    mkdir(dir_.c_str(), 0755);
+    std::error_code ec;  // --dir A/B with no A: make the parents too
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) return Status::IOError("--dir " + dir_ + ": cannot create: " + ec.message());
   }
   chmod(dir_.c_str(), 0755);  // mosquitto drops to its own user and must reach its config
   std::fprintf(stderr, "edgeloop demo: working in %s\n", dir_.c_str());
@@ -348,33 +445,15 @@ Result<DemoSummary> Demo::Run() {
   s.accuracy_drifted = Accuracy(1, true);
   Note("accuracy of v1 after the drift: " + std::to_string(s.accuracy_drifted));
 
-  Stage("Operators label alarms and sampled windows; retraining makes v2");
-  data::Dataset labelled = sim_->LabelledWindows();
-  Note(std::to_string(labelled.size()) + " uploaded windows labelled by the simulated operators");
+  Stage("Operators label alarms and sampled windows; the retraining loop judges a candidate");
+  Note(std::to_string(sim_->LabelledResults().size()) + " uploaded windows labelled by the simulated operators");
   EL_RETURN_IF_ERROR(PostLabels());
-  EL_ASSIGN_OR_RETURN(data::Dataset combined, data::ReadCsvFile(train_csv, {}));
-  if (combined.labels != labelled.labels || combined.window_size() != labelled.window_size()) {
-    return Status::InvalidArgument("labelled windows do not match the training data's labels or window size");
-  }
-  for (size_t i = 0; i < labelled.size(); ++i) combined.Add(labelled.window(i), labelled.y[i]);
-  const std::string retrain_csv = dir_ + "/retrain.csv";
-  EL_RETURN_IF_ERROR(data::WriteCsvFile(combined, retrain_csv));
-  EL_RETURN_IF_ERROR(TrainAndPublish("v2", retrain_csv, "canary", o_.canary_share));
+  EL_RETURN_IF_ERROR(RetrainV2());
 
-  Stage("Rollout: v2 on the canary devices, then stable");
-  int canary = 0;
-  {
-    const double t0 = Now();
-    while (Now() - t0 < 6 && !g_interrupted) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      canary = sim_->DevicesOnVersion(2);
-    }
-  }
-  Note(std::to_string(canary) + " canary devices run v2");
-  const double promote_at = Now();
-  EL_RETURN_IF_ERROR(Edgeloop("promote v2", {"promote", kModel, "2", "--channel", "stable", "--server", http_url_,
-                                             "--token", token_})
-                         .status());
+  Stage("Canary: v2 on " + std::to_string(static_cast<int>(o_.canary_share * 100)) +
+        "% of the devices; the canary check compares them with the rest");
+  double promote_at = 0;
+  EL_RETURN_IF_ERROR(CanaryPeriod(&promote_at));
   EL_RETURN_IF_ERROR(WaitDevices(2, o_.devices, 60));
   s.rollout_seconds = Now() - promote_at;
   Note("all devices run v2, " + std::to_string(s.rollout_seconds) + " s after the promote");
@@ -393,6 +472,7 @@ Result<DemoSummary> Demo::Run() {
   }
   if (s.results_stored >= 0) s.lost = std::max(s.lost, s.results_sent - s.results_stored);
   s.labels_stored = labels_stored_;
+  s.decisions = Decisions();
   s.dashboard_url = http_url_ + "/";
   s.dir = dir_;
   std::fprintf(stderr,
@@ -405,6 +485,8 @@ Result<DemoSummary> Demo::Run() {
                static_cast<long long>(s.lost), static_cast<long long>(s.duplicates), s.accuracy_v1,
                s.accuracy_drifted, s.accuracy_v2, o_.devices, s.rollout_seconds, s.dashboard_url.c_str(),
                token_.c_str(), dir_.c_str());
+  std::fprintf(stderr, "  retraining decisions (GET /v1/retrain/decisions):\n");
+  for (const std::string& d : s.decisions) std::fprintf(stderr, "    %s\n", d.c_str());
   if (!o_.summary_path.empty()) {
     std::ofstream f(o_.summary_path);
     f << SummaryToJson(s) << "\n";
@@ -430,6 +512,7 @@ std::string SummaryToJson(const DemoSummary& s) {
                    {"accuracy_v2", s.accuracy_v2},
                    {"rollout_seconds", s.rollout_seconds},
                    {"labels_stored", s.labels_stored},
+                   {"decisions", s.decisions},
                    {"dashboard", s.dashboard_url},
                    {"dir", s.dir}};
   return j.dump(2);

@@ -5,14 +5,17 @@
 //
 // Stages: broker and server -> waveform data -> train, quantize, Edge TPU check, publish v1 to
 // stable -> devices fetch v1 and stream -> drift (a fault mode the training data lacked: bearing
-// wear) -> accuracy drops -> simulated operators label the windows devices uploaded -> retrain on
-// the original data plus those labels -> v2 to canary, then stable -> devices update -> summary.
+// wear) -> accuracy drops -> simulated operators label the windows devices uploaded and the alarms
+// (POST /v1/labels) -> `edgeloop retrain` (the real loop: original data plus the store's labelled
+// field windows, golden-set gate against v1) publishes v2 to canary -> `edgeloop retrain
+// canary-check` promotes it after the canary period -> devices update -> summary with decisions.
 // Thread-safety: one call at a time.
 #ifndef EDGELOOP_DEMO_DEMO_H_
 #define EDGELOOP_DEMO_DEMO_H_
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edgeloop/common/status.h"
 
@@ -43,6 +46,7 @@ struct DemoSummary {
   double accuracy_v2 = 0;
   double rollout_seconds = 0;
   int64_t labels_stored = 0;    // operator labels and alarm verdicts the store accepted
+  std::vector<std::string> decisions;  // the retraining loop's, oldest first: "decision vN: reason"
   std::string dashboard_url;
   std::string dir;
 };

@@ -1,5 +1,6 @@
 // `edgeloop demo` end to end, short: the whole loop with real Mosquitto, serve, training and the
-// fleet simulator; the summary must show nothing lost or duplicated and v2 beating drifted v1.
+// fleet simulator; the summary must show nothing lost or duplicated, v2 beating drifted v1, and
+// v2 made by the retraining loop (golden-set gate, canary check). --dir's parents are created.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -21,7 +22,7 @@ TEST(Demo, ShortRunRetrainsPastTheDriftWithNothingLost) {
   testing_support::TempDir dir;
   const std::string summary = dir.Join("summary.json");
   auto r = testing_support::RunCommand({kBin, "demo", "--devices", "20", "--phase-seconds", "6", "--samples", "2000",
-                                        "--epochs", "15", "--dir", dir.Join("work"), "--summary", summary},
+                                        "--epochs", "15", "--dir", dir.Join("no/such/parent"), "--summary", summary},
                                        600000);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ifstream f(summary);
@@ -39,6 +40,14 @@ TEST(Demo, ShortRunRetrainsPastTheDriftWithNothingLost) {
   EXPECT_EQ(j["results_stored"], j["results_sent"]);
   EXPECT_GT(j.value("labels_stored", int64_t{0}), 0) << "no operator label reached the store";
   EXPECT_GT(j["accuracy_v2"].get<double>(), j["accuracy_drifted"].get<double>());
+  // v2 came through the retraining loop: published to canary by the golden-set gate, then promoted
+  // by the canary check (both recorded in the store and listed in the summary).
+  ASSERT_TRUE(j.contains("decisions") && j["decisions"].is_array()) << j.dump();
+  std::string decisions;
+  for (const auto& d : j["decisions"]) decisions += d.get<std::string>() + "\n";
+  EXPECT_NE(decisions.find("published_canary v2: candidate"), std::string::npos) << decisions;
+  EXPECT_NE(decisions.find("promoted v2: canary v2:"), std::string::npos) << decisions;
+  EXPECT_LT(decisions.find("published_canary v2"), decisions.find("promoted v2")) << decisions;
   EXPECT_GT(j["rollout_seconds"].get<double>(), 0);
   EXPECT_LT(j["rollout_seconds"].get<double>(), 60);
 }

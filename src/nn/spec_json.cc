@@ -183,7 +183,7 @@ std::string ModelSpecToJson(const ModelSpec& spec) {
       case LayerType::kConv1D:
         o["filters"] = l.filters;
         o["kernel_size"] = l.kernel;
-        o["strides"] = l.stride;
+        if (l.stride > 0) o["strides"] = l.stride;  // 0: not given (the default)
         o["dilation_rate"] = l.dilation;
         o["padding"] = l.padding == Padding::kSame ? "same" : "valid";
         o["activation"] = ActivationName(l.activation);
@@ -192,11 +192,11 @@ std::string ModelSpecToJson(const ModelSpec& spec) {
       case LayerType::kMaxPool1D:
       case LayerType::kAveragePool1D:
         o["pool_size"] = l.pool;
-        o["strides"] = l.stride;
+        if (l.stride > 0) o["strides"] = l.stride;  // 0: not given (= pool_size)
         o["padding"] = l.padding == Padding::kSame ? "same" : "valid";
         break;
       case LayerType::kDense:
-        o["units"] = l.units;
+        if (l.units > 0) o["units"] = l.units;  // 0: not given (the last dense: the class count)
         o["activation"] = ActivationName(l.activation);
         o["use_bias"] = l.use_bias;
         break;

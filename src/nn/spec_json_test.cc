@@ -38,6 +38,11 @@ TEST(SpecJson, ReadsKerasNamesAndRoundTrips) {
   Result<ModelSpec> back = ModelSpecFromJson(ModelSpecToJson(resolved), "again");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(ModelSpecToJson(*back), ModelSpecToJson(resolved));
+  // Unresolved too: what was left out (the last dense's units, default strides) stays left out,
+  // so the JSON reads back (found by nn_spec_fuzz: it wrote "units": 0, which the reader refuses).
+  Result<ModelSpec> unresolved = ModelSpecFromJson(ModelSpecToJson(*s), "again");
+  ASSERT_TRUE(unresolved.ok()) << unresolved.status().ToString();
+  EXPECT_EQ(ModelSpecToJson(*unresolved), ModelSpecToJson(*s));
   // A bare list of layers is a spec too; the data gives the input shape.
   Result<ModelSpec> bare = ModelSpecFromJson(R"([{"type": "flatten"}, {"type": "dense", "units": 3}])", "b");
   ASSERT_TRUE(bare.ok());

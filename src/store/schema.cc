@@ -62,6 +62,17 @@ CREATE TABLE IF NOT EXISTS labels (
   created_ms BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS labels_result ON labels(device_id, seq);
+CREATE TABLE IF NOT EXISTS status_events (
+  id {ID},
+  device_id TEXT NOT NULL,
+  fleet TEXT NOT NULL,
+  timestamp_ms BIGINT NOT NULL,
+  model_name TEXT NOT NULL,
+  model_version BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  received_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS status_events_time ON status_events(timestamp_ms);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id {ID},
   topic TEXT NOT NULL,

@@ -405,6 +405,31 @@ class SqlStore : public Store {
     return out;
   }
 
+  Result<std::vector<StoredStatus>> Statuses(const std::string& device_id, int64_t since_ms, int64_t limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string sql = "SELECT fleet, body, received_ms, timestamp_ms FROM status_events WHERE timestamp_ms >= ?";
+    std::vector<SqlValue> params = {V(since_ms)};
+    if (!device_id.empty()) {
+      sql += " AND device_id = ?";
+      params.push_back(V(device_id));
+    }
+    sql += " ORDER BY timestamp_ms, id";
+    if (limit > 0) {
+      sql += " LIMIT ?";
+      params.push_back(V(limit));
+    }
+    EL_ASSIGN_OR_RETURN(SqlRows rows, conn_->Exec(sql, params));
+    std::vector<StoredStatus> out;
+    out.reserve(rows.rows.size());
+    for (const auto& r : rows.rows) {
+      auto m = mqtt::StatusFromJson(CellText(r[1]));
+      if (!m.ok()) return Status::Corruption("store: status_events: " + m.status().message());
+      if (m->timestamp_ms == 0) m->timestamp_ms = CellInt(r[3]);
+      out.push_back(StoredStatus{CellText(r[0]), std::move(*m), CellInt(r[2])});
+    }
+    return out;
+  }
+
   Result<std::vector<DeadLetter>> DeadLetters(int64_t limit) override {
     std::lock_guard<std::mutex> lock(mu_);
     EL_ASSIGN_OR_RETURN(SqlRows rows, conn_->Exec("SELECT id, topic, payload, reason, received_ms FROM dead_letters "
@@ -541,6 +566,12 @@ class SqlStore : public Store {
       const mqtt::StatusMessage& m = s.msg;
       int64_t t = m.timestamp_ms > 0 ? m.timestamp_ms : s.received_ms;
       EL_RETURN_IF_ERROR(TouchDevice(m.device_id, s.fleet, t, m.model, m.state == "online"));
+      EL_RETURN_IF_ERROR(conn_
+                             ->Exec("INSERT INTO status_events (device_id, fleet, timestamp_ms, model_name, model_version, "
+                                    "body, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                    {V(m.device_id), V(s.fleet), V(t), V(m.model.name), V(m.model.version),
+                                     V(SafeText(mqtt::StatusToJson(m))), V(s.received_ms)})
+                             .status());
       ++c->statuses;
     }
     for (const DeadLetter& d : b.dead_letters) {

@@ -323,6 +323,43 @@ TEST_P(StoreTest, StatusSetsOnlineAndModel) {
   EXPECT_EQ((*devs)[0].model.version, 5);  // the will names no model; the last one stays
 }
 
+TEST_P(StoreTest, StatusHistoryKeepsEveryMessageWithItsCounters) {
+  Batch b;
+  for (int i = 0; i < 3; ++i) {
+    StoredStatus s;
+    s.fleet = "plant1";
+    s.msg.device_id = i == 2 ? "d2" : "d1";
+    s.msg.timestamp_ms = 1000 + i * 100;
+    s.msg.model = {"vib", 4 + i};
+    s.msg.ota = {"failed", 6, "install: sha256 mismatch"};
+    s.msg.spool_errors = 10 * i;
+    s.msg.bad_inputs = i;
+    b.statuses.push_back(s);
+  }
+  StoredStatus will;  // no timestamp, no counters: kept at its received time
+  will.fleet = "plant1";
+  will.msg.device_id = "d1";
+  will.msg.state = "offline";
+  will.msg.counters_present = false;
+  will.received_ms = 1500;
+  b.statuses.push_back(will);
+  ASSERT_TRUE(store_->Write(b, nullptr).ok());
+  auto all = store_->Statuses("", 0, 0);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[1].msg.spool_errors, 10);
+  EXPECT_EQ((*all)[1].msg.model.version, 5);
+  EXPECT_EQ((*all)[2].msg.ota.state, "failed");
+  EXPECT_EQ((*all)[2].msg.ota.reason, "install: sha256 mismatch");
+  EXPECT_EQ((*all)[3].msg.state, "offline");
+  EXPECT_EQ((*all)[3].msg.timestamp_ms, 1500);
+  EXPECT_FALSE((*all)[3].msg.counters_present);
+  auto d1 = store_->Statuses("d1", 1100, 0);
+  ASSERT_EQ(d1->size(), 2u);
+  EXPECT_EQ((*d1)[0].msg.bad_inputs, 1);
+  EXPECT_EQ(store_->Statuses("", 0, 2)->size(), 2u);
+}
+
 TEST_P(StoreTest, RetrainDecisionsAreKept) {
   RetrainDecision d;
   d.model = "vib";

@@ -16,8 +16,10 @@ int Demo(int argc, char** argv) {
               "Runs the cloud-to-edge loop on this machine: Mosquitto on a free loopback port, the server\n"
               "(registry + dashboard), the collector, N simulated devices; trains, quantizes, checks and\n"
               "publishes v1; the machines drift (bearing wear, unseen in training) and accuracy drops;\n"
-              "simulated operators label the uploaded windows; retraining makes v2, which goes to canary\n"
-              "and then stable; the devices update. Prints a summary and the dashboard address.");
+              "simulated operators label the uploaded windows and alarms; `edgeloop retrain` trains v2 on the\n"
+              "original data plus those labels and publishes it to canary only if it beats v1 on a golden set;\n"
+              "`edgeloop retrain canary-check` promotes it to stable after the canary period; the devices\n"
+              "update. Prints a summary (with the retraining decisions) and the dashboard address.");
   flags.Int("--devices", &devices, "simulated devices");
   flags.Double("--rate", &o.rate_hz, "windows per second per device");
   flags.Double("--phase-seconds", &o.phase_seconds, "seconds each phase streams (v1, drifted, v2)");

@@ -1,7 +1,10 @@
 // `edgeloop retrain`: the retraining gate (src/loop).
+#include <signal.h>
+
 #include <cstdio>
 
 #include "edgeloop/loop/retrain.h"
+#include "edgeloop/loop/schedule.h"
 #include "edgeloop/registry/manifest.h"
 #include "tools/command.h"
 
@@ -14,10 +17,16 @@ int RetrainCmd(int argc, char** argv) {
   int64_t epochs = o.epochs, seed = static_cast<int64_t>(o.seed), champion_version = 0;
   double min_conf = -1;
   Flags flags("edgeloop retrain --db URL --data original.csv --golden golden.csv --champion stable.tflite --work DIR\n"
-              "                 [--model NAME] [--margin 0.01] [--server URL --token T] [--canary-share 0.1]",
+              "                 [--model NAME] [--margin 0.01] [--server URL --token T] [--canary-share 0.1]\n"
+              "       edgeloop retrain --schedule 6h --server URL --token T --db URL --data CSV --golden CSV --work DIR",
               "Original data + labelled field windows from the store -> train -> INT8 quantize -> accuracy of the\n"
               "candidate and of the champion on the golden set. The candidate is published to the canary channel\n"
-              "only if it beats the champion by --margin. The decision is recorded (GET /v1/retrain/decisions).");
+              "only if it beats the champion by --margin. The decision is recorded (GET /v1/retrain/decisions).\n"
+              "\n"
+              "--schedule DURATION repeats this until SIGINT/SIGTERM against the registry's current stable version\n"
+              "(downloaded into --work; --champion is not needed; --server and --token are), and judges each canary\n"
+              "after --canary-period like `retrain canary-check`. Failed runs are recorded with the reason.\n"
+              "`edgeloop serve --retrain-every` runs the same loop inside the server without a token of yours.");
   flags.String("--db", &db, "store: SQLite file or postgresql://...");
   flags.String("--data", &o.original_csv, "the original training CSV");
   flags.String("--golden", &o.golden_csv, "held-out golden CSV");
@@ -32,10 +41,46 @@ int RetrainCmd(int argc, char** argv) {
   flags.String("--server", &o.server_url, "registry URL for the canary publish (default: decide only)");
   flags.String("--token", &o.token, "admin token for --server");
   flags.Double("--canary-share", &o.canary_share, "canary share of the fleet");
+  std::string schedule, canary_period = "1h";
+  loop::CanaryOptions canary;
+  flags.String("--schedule", &schedule, "repeat every DURATION (6h, 30m) until SIGINT/SIGTERM (see above)");
+  flags.String("--canary-period", &canary_period, "with --schedule: how long a canary runs before it is judged");
+  flags.Int("--canary-min-results", &canary.min_results, "with --schedule: canary results needed before judging");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
   o.epochs = static_cast<int>(epochs);
+  if (!schedule.empty()) {
+    loop::ScheduleOptions so;
+    auto every = loop::ParseDurationMs(schedule);
+    if (!every.ok()) return UsageError(argv[0], every.status().WithPrefix("--schedule"));
+    auto period = loop::ParseDurationMs(canary_period);
+    if (!period.ok()) return UsageError(argv[0], period.status().WithPrefix("--canary-period"));
+    if (o.server_url.empty() || o.token.empty()) {
+      return UsageError(argv[0], Status::InvalidArgument("--schedule needs --server URL and --token T"));
+    }
+    if (min_conf >= 0) o.field.min_confidence = min_conf;
+    so.retrain = o;
+    so.retrain.seed = static_cast<uint64_t>(seed);
+    so.canary = canary;
+    so.every_ms = *every;
+    so.canary_period_ms = *period;
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // before the scheduler thread starts: it inherits the mask
+    auto st = store::Store::Open(db);
+    if (!st.ok()) return Fail(argv[0], st.status());
+    auto sched = loop::RetrainScheduler::Start(st->get(), so);
+    if (!sched.ok()) return Fail(argv[0], sched.status());
+    std::fprintf(stderr, "edgeloop retrain: every %s, canary period %s; SIGINT or SIGTERM stops\n", schedule.c_str(),
+                 canary_period.c_str());
+    int sig = 0;
+    sigwait(&stop, &sig);
+    (*sched)->Stop();
+    return 0;
+  }
   o.seed = static_cast<uint64_t>(seed);
   o.champion_version = champion_version;
   if (min_conf >= 0) o.field.min_confidence = min_conf;
@@ -53,9 +98,11 @@ int CanaryCheckCmd(int argc, char** argv) {
   loop::CanaryOptions o;
   std::string db = "edgeloop.db", since;
   Flags flags("edgeloop retrain canary-check --db URL --server URL --token T [--model NAME] [--since RFC3339]",
-              "Judges the canary period from the store: canary devices' mean confidence and inference time against\n"
-              "stable devices'. Promotes the canary to stable when healthy, rolls the canary back when it regressed,\n"
-              "holds while there are too few canary results. Exit 0 promoted/held, 3 rolled back.");
+              "Judges the canary period from the store: canary devices against stable devices on mean confidence,\n"
+              "confidence distribution, inference time, device errors (status counters, dead letters) and failed\n"
+              "installs. Promotes the canary to stable when healthy, rolls the canary back when it regressed (the\n"
+              "reason names the failed checks), holds while there are too few canary results.\n"
+              "Exit 0 promoted/held, 3 rolled back.");
   flags.String("--db", &db, "store: SQLite file or postgresql://...");
   flags.String("--server", &o.server_url, "registry URL");
   flags.String("--token", &o.token, "admin token");
@@ -64,6 +111,11 @@ int CanaryCheckCmd(int argc, char** argv) {
   flags.Int("--min-results", &o.min_results, "canary results needed before judging");
   flags.Double("--max-confidence-drop", &o.max_confidence_drop, "largest tolerated drop of mean confidence");
   flags.Double("--max-latency-ratio", &o.max_latency_ratio, "largest tolerated canary/stable inference time ratio");
+  flags.Double("--max-confidence-shift", &o.max_confidence_shift,
+               "largest tolerated share of results moved to lower confidence (one-sided KS of the distributions)");
+  flags.Double("--max-error-rate-increase", &o.max_error_rate_increase,
+               "largest tolerated rise of device errors per result (status counters, dead letters) over stable's");
+  flags.Int("--max-ota-failures", &o.max_ota_failures, "devices allowed to fail installing the canary");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);

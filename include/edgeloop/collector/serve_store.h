@@ -6,6 +6,7 @@
 #ifndef EDGELOOP_COLLECTOR_SERVE_STORE_H_
 #define EDGELOOP_COLLECTOR_SERVE_STORE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct ServeStoreOptions {
   std::vector<std::string> fleets = {"default"};  // manifests are pushed to each fleet's topic
   CollectorOptions collector;     // mqtt_url, journal_dir and metrics are filled in
   int manifest_poll_ms = 1000;
+  // Started once the server listens (its URL is known), stopped (the returned function) before the
+  // server stops: e.g. `serve --retrain-every`'s scheduler (src/loop, which depends on this module).
+  std::function<Result<std::function<void()>>(store::Store& store, server::RegistryServer& server)> background;
 };
 
 Status RunServeWithStore(server::ServeOptions serve, ServeStoreOptions options);

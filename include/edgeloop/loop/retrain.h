@@ -46,19 +46,35 @@ Result<RetrainOutcome> Retrain(store::Store& store, const RetrainOptions& option
 
 namespace edgeloop::loop {
 
-// The canary period's verdict: the results of devices running the canary version since `since_ms`
-// against those running the stable version, from the store. Held while the canary has fewer than
-// `min_results`; rolled back (canary channel) when its mean confidence is lower by more than
-// `max_confidence_drop` or its mean inference time is more than `max_latency_ratio` times the
-// stable one's; otherwise promoted to stable. Recorded like the retrain decisions (the accuracy
-// fields carry the mean confidences).
+// The canary period's verdict: devices running the canary version since `since_ms` against those
+// running the stable version, from the store. Held while the canary has fewer than `min_results`.
+// Rolled back when any check fails (the canary channel is pointed at the stable version, so the
+// canary devices return to what the rest run), otherwise promoted to stable:
+//   - confidence: the canary's mean confidence is lower by more than `max_confidence_drop`;
+//   - distribution: the canary's confidence distribution sits lower than the stable one's by more
+//     than `max_confidence_shift`, measured as the one-sided Kolmogorov-Smirnov distance
+//     max_x (F_canary(x) - F_stable(x)) over 20-bin histograms on [0, 1] (the share of results that
+//     moved to lower confidence; a canary that is merely more confident passes). The population
+//     stability index of the two histograms is reported alongside;
+//   - latency: the canary's median inference time is more than `max_latency_ratio` times stable's;
+//   - errors: what the devices report as errors, per result: the increase of their status
+//     counters (spool_errors, dropped, overruns, bad_inputs, alarm_command_failures) between two
+//     status messages, attributed to the model version the later one names, plus dead letters from
+//     their topics (attributed to the version the device ran then). Fails when the canary's rate
+//     exceeds stable's by more than `max_error_rate_increase`;
+//   - OTA: more than `max_ota_failures` devices report a failed or refused install of the canary.
+// The reason lists every measurement and names the failed checks with their numbers. Recorded like
+// the retrain decisions (the accuracy fields carry the mean confidences).
 struct CanaryOptions {
   std::string model = "vib";
   std::string server_url, token;  // the registry (required)
   int64_t since_ms = 0;
   int64_t min_results = 50;
   double max_confidence_drop = 0.05;
+  double max_confidence_shift = 0.2;
   double max_latency_ratio = 1.5;
+  double max_error_rate_increase = 0.01;
+  int64_t max_ota_failures = 0;
 };
 Result<store::RetrainDecision> CheckCanary(store::Store& store, const CanaryOptions& options);
 

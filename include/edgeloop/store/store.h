@@ -193,6 +193,12 @@ class Store {
   virtual Result<std::vector<LabelledWindow>> LabelledWindows(const ResultQuery& q,
                                                               std::optional<double> min_confidence) = 0;
 
+  // Every status message as received (the devices table keeps only the latest state), oldest
+  // first, with timestamp >= since_ms (the will: received time); device "" = all; limit <= 0 =
+  // no limit. The canary check reads the devices' error counters and OTA outcomes from here.
+  virtual Result<std::vector<StoredStatus>> Statuses(const std::string& device_id, int64_t since_ms,
+                                                     int64_t limit) = 0;
+
   virtual Result<std::vector<DeadLetter>> DeadLetters(int64_t limit) = 0;
   virtual Result<int64_t> CountDeadLetters() = 0;
 
