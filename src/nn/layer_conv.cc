@@ -12,10 +12,34 @@ bool ConvIsPointwise(const LayerCtx& l) { return l.spec.kernel == 1 && l.spec.st
 
 size_t ConvColsSize(const LayerCtx& l, int n) {
   if (ConvIsPointwise(l)) return 0;
+  // The padded copy (stride 1, no dilation) is never larger: out + kernel - 1 <= out * kernel rows.
   return static_cast<size_t>(n) * l.out.length * l.spec.kernel * l.in.channels;
 }
 
 namespace {
+
+// Stride 1 and no dilation: output position t reads the kernel * in_channels values of padded
+// rows t .. t + kernel - 1, which are contiguous in a padded copy of each window (zero rows for
+// the padding). The GEMMs then read that copy in place (one per window) instead of an im2col
+// matrix kernel times larger; they see the same values in the same order, so the bits match.
+bool ConvReadsPadded(const LayerCtx& l) { return l.spec.stride == 1 && l.spec.dilation == 1; }
+
+// Rows of one window's padded copy.
+int PaddedRows(const LayerCtx& l) { return l.out.length + l.spec.kernel - 1; }
+
+void PadInput(const LayerCtx& l, int n, const float* x, float* xp) {
+  const int len = l.in.length, cin = l.in.channels, rows = PaddedRows(l);
+  const int pad = PadBefore(len, l.spec.kernel, 1, 1, l.spec.padding);
+  for (int s = 0; s < n; ++s) {
+    const float* xs = x + static_cast<size_t>(s) * len * cin;
+    float* dst = xp + static_cast<size_t>(s) * rows * cin;
+    const int first = pad < 0 ? 0 : pad;                      // padded row of input position 0
+    const int lead = first, real_end = first + len < rows ? first + len : rows;
+    std::memset(dst, 0, static_cast<size_t>(lead) * cin * sizeof(float));
+    std::memcpy(dst + static_cast<size_t>(lead) * cin, xs, static_cast<size_t>(real_end - lead) * cin * sizeof(float));
+    std::memset(dst + static_cast<size_t>(real_end) * cin, 0, static_cast<size_t>(rows - real_end) * cin * sizeof(float));
+  }
+}
 
 void Im2Col(const LayerCtx& l, int n, const float* x, float* cols) {
   const int len = l.in.length, cin = l.in.channels, lo = l.out.length, k = l.spec.kernel;
@@ -73,8 +97,30 @@ void Col2Im(const LayerCtx& l, int n, const float* dcols, float* dx) {
 
 void ConvForward(const LayerCtx& l, const float* params, int n, const float* x, float* y, float* cols) {
   const bool pointwise = ConvIsPointwise(l);
-  if (!pointwise) Im2Col(l, n, x, cols);
   const int kc = l.spec.kernel * l.in.channels;
+  if (!pointwise && ConvReadsPadded(l)) {
+    PadInput(l, n, x, cols);
+    const size_t in_step = static_cast<size_t>(PaddedRows(l)) * l.in.channels;
+    const size_t out_step = static_cast<size_t>(l.out.length) * l.spec.filters;
+    GemmParams g;
+    g.m = l.out.length;
+    g.n = l.spec.filters;
+    g.k = kc;
+    g.a_row = l.in.channels;
+    g.a_col = 1;
+    g.b = params + l.layout.weights;
+    g.ldb = l.spec.filters;
+    g.ldc = l.spec.filters;
+    g.bias = l.layout.bias_size ? params + l.layout.bias : nullptr;
+    ActivationBounds(l.spec.activation, &g.lo, &g.hi);
+    for (int s = 0; s < n; ++s) {
+      g.a = cols + s * in_step;
+      g.c = y + s * out_step;
+      Gemm(g);
+    }
+    return;
+  }
+  if (!pointwise) Im2Col(l, n, x, cols);
   GemmParams g;
   g.m = n * l.out.length;
   g.n = l.spec.filters;
@@ -102,15 +148,30 @@ void ConvBackward(const LayerCtx& l, const float* wt, int n, const float* x, con
   GemmParams g;
   g.m = kc;
   g.n = f;
-  g.k = rows;
-  g.a = pointwise ? x : cols;
-  g.a_row = 1;
-  g.a_col = kc;
   g.b = dy;
   g.ldb = f;
   g.c = grads + l.layout.weights;
   g.ldc = f;
-  Gemm(g);
+  if (!pointwise && ConvReadsPadded(l)) {
+    // One GEMM per window on its padded copy, each continuing the previous one's sums: every
+    // element is still one fma chain over all rows in order.
+    const size_t in_step = static_cast<size_t>(PaddedRows(l)) * l.in.channels;
+    g.k = l.out.length;
+    g.a_row = 1;
+    g.a_col = l.in.channels;
+    for (int s = 0; s < n; ++s) {
+      g.a = cols + s * in_step;
+      g.b = dy + static_cast<size_t>(s) * l.out.length * f;
+      g.accumulate = s > 0;
+      Gemm(g);
+    }
+  } else {
+    g.k = rows;
+    g.a = pointwise ? x : cols;
+    g.a_row = 1;
+    g.a_col = kc;
+    Gemm(g);
+  }
   if (l.layout.bias_size) BiasGradient(dy, rows, f, grads + l.layout.bias);
   if (dx == nullptr) return;
   // dcols = dz * W^T, then scattered back onto the input positions.

@@ -61,6 +61,50 @@ void MaxWindowBackward(const float* __restrict g, const float* __restrict idx, i
   }
 }
 
+// Windows that neither overlap nor leave gaps nor overhang: output row r (over all windows of all
+// samples, samples back to back) reads input rows r * pool .. r * pool + pool - 1.
+bool Tiling(const LayerCtx& l, int pad) {
+  return l.spec.stride == l.spec.pool && pad == 0 && l.out.length * l.spec.pool == l.in.length;
+}
+
+// Max pool of 2 over tiling windows as one flat pass (the common case; no call per window). Same
+// result as MaxWindow: the first maximum wins.
+void MaxPool2Forward(size_t rows, int c, const float* __restrict x, float* __restrict y, float* __restrict idx) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* __restrict a = x + 2 * r * c;
+    const float* __restrict b = a + c;
+    float* __restrict out = y + r * c;
+    float* __restrict i = idx + r * c;
+    for (int ch = 0; ch < c; ++ch) {
+      const float av = a[ch], bv = b[ch];
+      out[ch] = bv > av ? bv : av;
+      i[ch] = bv > av ? 1.0f : 0.0f;
+    }
+  }
+}
+
+// With kRelu, `y` is the pool's output over a ReLU: a maximum not above 0 passes nothing (the
+// ReLU's backward). Loads are unconditional and the selects plain so that GCC vectorises both forms.
+template <bool kRelu>
+void MaxPool2Backward(size_t rows, int c, const float* __restrict dy, const float* __restrict idx,
+                      const float* __restrict y, float* __restrict dx) {
+  const float zero = 0.0f;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* __restrict g = dy + r * c;
+    const float* __restrict i = idx + r * c;
+    const float* __restrict yr = kRelu ? y + r * c : g;
+    float* __restrict d0 = dx + 2 * r * c;
+    float* __restrict d1 = d0 + c;
+    for (int ch = 0; ch < c; ++ch) {
+      const float gv = g[ch], yv = yr[ch], sel = i[ch];
+      const bool pass = kRelu ? yv > 0.0f : true;
+      const bool second = sel != 0.0f;
+      d0[ch] = (pass & !second) ? gv : zero;
+      d1[ch] = (pass & second) ? gv : zero;
+    }
+  }
+}
+
 }  // namespace
 
 size_t PoolScratchSize(const LayerCtx& l, int n) {
@@ -71,6 +115,10 @@ void PoolForward(const LayerCtx& l, int n, const float* x, float* y, float* argm
   const int len = l.in.length, c = l.in.channels, lo = l.out.length;
   const int pad = PadBefore(len, l.spec.pool, l.spec.stride, 1, l.spec.padding);
   const bool is_max = l.spec.type == LayerType::kMaxPool1D;
+  if (is_max && l.spec.pool == 2 && Tiling(l, pad)) {
+    MaxPool2Forward(static_cast<size_t>(n) * lo, c, x, y, argmax);
+    return;
+  }
   for (int s = 0; s < n; ++s) {
     const float* xs = x + static_cast<size_t>(s) * len * c;
     for (int t = 0; t < lo; ++t) {
@@ -95,12 +143,20 @@ void PoolForward(const LayerCtx& l, int n, const float* x, float* y, float* argm
   }
 }
 
-void PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const float* argmax) {
+bool PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const float* argmax, const float* relu_y) {
   const int len = l.in.length, c = l.in.channels, lo = l.out.length;
   const int pad = PadBefore(len, l.spec.pool, l.spec.stride, 1, l.spec.padding);
   const bool is_max = l.spec.type == LayerType::kMaxPool1D;
   // Windows that neither overlap nor leave gaps can assign instead of accumulate.
-  const bool tiling = l.spec.stride == l.spec.pool && pad == 0 && lo * l.spec.pool == len;
+  const bool tiling = Tiling(l, pad);
+  if (is_max && l.spec.pool == 2 && tiling) {
+    if (relu_y != nullptr) {
+      MaxPool2Backward<true>(static_cast<size_t>(n) * lo, c, dy, argmax, relu_y, dx);
+    } else {
+      MaxPool2Backward<false>(static_cast<size_t>(n) * lo, c, dy, argmax, nullptr, dx);
+    }
+    return relu_y != nullptr;
+  }
   if (!tiling) std::memset(dx, 0, static_cast<size_t>(n) * len * c * sizeof(float));
   for (int s = 0; s < n; ++s) {
     float* dxs = dx + static_cast<size_t>(s) * len * c;
@@ -123,6 +179,7 @@ void PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const fl
       }
     }
   }
+  return false;
 }
 
 void GlobalAveragePoolForward(const LayerCtx& l, int n, const float* x, float* y) {

@@ -57,7 +57,11 @@ void DenseBackward(const LayerCtx& l, const float* params, int n, const float* x
 // maximum within each window, which is where Backward sends the gradient.
 size_t PoolScratchSize(const LayerCtx& l, int n);
 void PoolForward(const LayerCtx& l, int n, const float* x, float* y, float* argmax);
-void PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const float* argmax);
+// `relu_y`: when not null, the pool's output and its input is a ReLU's output: the gradient of
+// positions whose maximum is not above 0 is dropped here too, and true is returned when that was
+// done (the ReLU's own backward can then be skipped); false: dx is the plain pool gradient.
+bool PoolBackward(const LayerCtx& l, int n, const float* dy, float* dx, const float* argmax,
+                  const float* relu_y = nullptr);
 void GlobalAveragePoolForward(const LayerCtx& l, int n, const float* x, float* y);
 void GlobalAveragePoolBackward(const LayerCtx& l, int n, const float* dy, float* dx);
 

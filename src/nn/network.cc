@@ -21,6 +21,13 @@ bool HasParams(const LayerSpec& l) {
   return l.type == LayerType::kConv1D || l.type == LayerType::kDense || l.type == LayerType::kBatchNorm;
 }
 
+// Flatten only reinterprets [length, channels] as one vector, so its output is its input's buffer
+// (no copy forward or backward): the block that holds act[i], the input of layer i.
+size_t ActIndex(const Model& m, size_t i) {
+  while (i > 0 && m.spec().layers[i - 1].type == LayerType::kFlatten) --i;
+  return i;
+}
+
 // The final softmax is a layer of its own (true) or a dense/conv activation (false).
 bool FinalSoftmaxIsLayer(const Model& m) { return m.spec().layers.back().type == LayerType::kSoftmax; }
 
@@ -37,7 +44,7 @@ void InitWorkspace(const Model& model, int max_rows, Workspace* ws) {
   size_t max_act = rows * input.size(), max_dcols = 0, max_dense = 0;
   for (size_t i = 0; i < num_layers; ++i) {
     const LayerCtx l = Ctx(model, input, i);
-    ws->act[i + 1].assign(rows * l.out.size(), 0.0f);
+    if (l.spec.type != LayerType::kFlatten) ws->act[i + 1].assign(rows * l.out.size(), 0.0f);  // see ActIndex
     max_act = std::max(max_act, rows * l.out.size());
     size_t scratch = 0;
     switch (l.spec.type) {
@@ -106,7 +113,7 @@ void Forward(const Model& model, const float* params, const float* state, Worksp
   const Shape input = InputShape(model);
   for (size_t i = 0; i < model.spec().layers.size(); ++i) {
     const LayerCtx l = Ctx(model, input, i);
-    const float* x = ws->act[i].data();
+    const float* x = ws->act[ActIndex(model, i)].data();
     float* y = ws->act[i + 1].data();
     float* scratch = ws->scratch[i].data();
     switch (l.spec.type) {
@@ -123,8 +130,7 @@ void Forward(const Model& model, const float* params, const float* state, Worksp
       case LayerType::kGlobalAveragePool1D:
         GlobalAveragePoolForward(l, n, x, y);
         break;
-      case LayerType::kFlatten:
-        std::memcpy(y, x, static_cast<size_t>(n) * l.in.size() * sizeof(float));
+      case LayerType::kFlatten:  // nothing to do: see ActIndex
         break;
       case LayerType::kDropout:
         DropoutForward(l, n, training, rng, x, y, scratch);
@@ -142,8 +148,7 @@ void Forward(const Model& model, const float* params, const float* state, Worksp
 }
 
 const float* Probabilities(const Model& model, const Workspace& ws) {
-  (void)model;
-  return ws.act.back().data();
+  return ws.act[ActIndex(model, ws.act.size() - 1)].data();
 }
 
 LossResult SoftmaxCrossEntropy(const Model& model, Workspace* ws, const int32_t* labels, int n,
@@ -151,8 +156,8 @@ LossResult SoftmaxCrossEntropy(const Model& model, Workspace* ws, const int32_t*
                                int32_t* predictions) {
   const int k = model.num_classes();
   const size_t last = model.spec().layers.size() - 1;
-  const float* logits = FinalSoftmaxIsLayer(model) ? ws->act[last].data() : ws->scratch[last].data();
-  const float* probs = ws->act.back().data();
+  const float* logits = FinalSoftmaxIsLayer(model) ? ws->act[ActIndex(model, last)].data() : ws->scratch[last].data();
+  const float* probs = Probabilities(model, *ws);
   LossResult result;
   for (int r = 0; r < n; ++r) {
     const float* z = logits + static_cast<size_t>(r) * k;
@@ -204,15 +209,17 @@ void Backward(const Model& model, const float* params, const float* wt, Workspac
     preactivation = false;
   }
   ws->input_grad = nullptr;
+  bool relu_done = false;  // a max pool above already applied layer i's ReLU to dy
   for (int i = start; i >= 0; --i) {
     const LayerCtx l = Ctx(model, input, static_cast<size_t>(i));
     const bool need_dx = want_input_grad || i > first_param;
     if (!need_dx && !HasParams(l.spec)) break;  // nothing below needs a gradient
     float* out_dx = need_dx ? dx : nullptr;
-    const float* x = ws->act[i].data();
-    const float* y = ws->act[i + 1].data();
+    const float* x = ws->act[ActIndex(model, static_cast<size_t>(i))].data();
+    const float* y = ws->act[ActIndex(model, static_cast<size_t>(i) + 1)].data();
     float* scratch = ws->scratch[i].data();
-    const bool pre = preactivation && i == num_layers - 1;
+    const bool pre = (preactivation && i == num_layers - 1) || relu_done;
+    relu_done = false;
     switch (l.spec.type) {
       case LayerType::kConv1D:
         ConvBackward(l, wt, n, x, y, dy, pre, out_dx, grads, scratch, ws->dcols.data());
@@ -222,14 +229,20 @@ void Backward(const Model& model, const float* params, const float* wt, Workspac
         break;
       case LayerType::kMaxPool1D:
       case LayerType::kAveragePool1D:
-        if (out_dx) PoolBackward(l, n, dy, out_dx, scratch);
+        if (out_dx) {
+          // A max pool over a ReLU layer's output drops the gradient of windows whose maximum is
+          // 0 itself, which saves the ReLU's pass over its (twice as large) output.
+          const bool over_relu = l.spec.type == LayerType::kMaxPool1D && i > 0 &&
+                                 (layers[i - 1].type == LayerType::kConv1D || layers[i - 1].type == LayerType::kDense) &&
+                                 layers[i - 1].activation == Activation::kReLU;
+          relu_done = PoolBackward(l, n, dy, out_dx, scratch, over_relu ? y : nullptr);
+        }
         break;
       case LayerType::kGlobalAveragePool1D:
         if (out_dx) GlobalAveragePoolBackward(l, n, dy, out_dx);
         break;
-      case LayerType::kFlatten:
-        if (out_dx) std::memcpy(out_dx, dy, static_cast<size_t>(n) * l.in.size() * sizeof(float));
-        break;
+      case LayerType::kFlatten:  // the gradient passes through unchanged (see ActIndex)
+        continue;
       case LayerType::kDropout:
         if (out_dx) DropoutBackward(l, n, dy, out_dx, scratch);
         break;

@@ -10,6 +10,7 @@
 #include "edgeloop/runtime/interpreter.h"
 #include "quant/bias_correction.h"
 #include "quant/graph_edit.h"
+#include "quant/logit_shift.h"
 #include "quant/normalize.h"
 #include "quant/params.h"
 
@@ -98,10 +99,11 @@ Result<std::vector<Range>> Calibrate(const Graph& g, const CalibrationSet& calib
 // Parameters for the input of a SOFTMAX: the output only resolves steps of 1/256, so logits far
 // below the top of their row do not matter, and a range stretched by very negative logits makes
 // the step between close classes coarse enough to tie them. Among ranges whose minimum is raised
-// towards 0, pick the one whose quantized softmax (output steps included) disagrees least with the
-// float softmax on the calibration rows in top-1, then in squared error. When no such range scores
-// better, min/max stays (TFLite's default).
-AffineParams SoftmaxInputParams(const std::vector<float>& values, int classes, float beta, const Range& r) {
+// towards 0 (and, with `clip_top`, whose maximum is lowered towards 0), pick the one whose quantized
+// softmax (output steps included) disagrees least with the float softmax on the calibration rows in
+// top-1, then in squared error. When no such range scores better, min/max stays (TFLite's default).
+AffineParams SoftmaxInputParams(const std::vector<float>& values, int classes, float beta, const Range& r,
+                                bool clip_top) {
   const AffineParams full = ActivationParams(r.seen() ? r.min : 0, r.seen() ? r.max : 0);
   if (classes < 2 || values.size() < static_cast<size_t>(classes)) return full;
   const size_t rows = values.size() / static_cast<size_t>(classes);
@@ -140,12 +142,14 @@ AffineParams SoftmaxInputParams(const std::vector<float>& values, int classes, f
   size_t best_wrong = 0;
   double best_sq = 0;
   score(full, &best_wrong, &best_sq);
-  // Only the bottom of the range moves: clipping the top would tie the leading classes of windows
-  // more extreme than the calibration set (seen in practice), clipping the bottom only merges
-  // classes that are far from the top anyway.
-  for (int lo = 20; lo >= 1; --lo) {
-    {
-      const AffineParams p = ActivationParams(full.min * lo / 20.0f, full.max);
+  // Without `clip_top` only the bottom of the range moves: clipping the top would tie the leading
+  // classes of windows more extreme than the calibration set (seen in practice), clipping the
+  // bottom only merges classes that are far from the top anyway. Logits shifted so that each row's
+  // two leading ones sit around 0 (logit_shift.h) may lose their top too: only a row's leading
+  // logit reaches far above 0, and clamping it keeps it above the second.
+  for (int hi = 20; hi >= (clip_top ? 1 : 20); --hi) {
+    for (int lo = 20; lo >= 1; --lo) {
+      const AffineParams p = ActivationParams(full.min * lo / 20.0f, full.max * hi / 20.0f);
       size_t wrong = 0;
       double sq = 0;
       score(p, &wrong, &sq);
@@ -352,6 +356,21 @@ Result<QuantizeResult> QuantizeGraph(const Graph& float_graph, const Calibration
   EL_RETURN_IF_ERROR(NormalizeFloatGraph(&g, &result.notes));
   // The inputs of SOFTMAX keep their calibration values (see SoftmaxInputParams), and so do the
   // outputs of the layers whose bias gets corrected (see bias_correction.h).
+  std::set<int32_t> shifted_logits;
+  if (options.shift_logits && options.softmax_aware_ranges) {
+    const std::vector<LogitLayer> logit_layers = FindLogitLayers(g);
+    if (!logit_layers.empty()) {
+      std::map<int32_t, std::vector<float>> values;
+      for (const LogitLayer& l : logit_layers) {
+        values[l.input];
+        values[l.output];
+      }
+      size_t windows = 0;
+      EL_RETURN_IF_ERROR(Calibrate(g, calibration, options.batch, &windows, &values).status());
+      const std::vector<int32_t> shifted = ShiftLogits(&g, logit_layers, values, &result.notes);
+      shifted_logits.insert(shifted.begin(), shifted.end());
+    }
+  }
   std::map<int32_t, std::vector<float>> kept_values;
   std::map<int32_t, float> softmax_beta;
   std::vector<int> layers;
@@ -392,7 +411,8 @@ Result<QuantizeResult> QuantizeGraph(const Graph& float_graph, const Calibration
       p = m;
     }
     if (kept != kept_values.end() && softmax_beta.count(t) && !g.tensors[t].shape.empty()) {
-      const AffineParams s = SoftmaxInputParams(kept->second, g.tensors[t].shape.back(), softmax_beta[t], r);
+      const AffineParams s = SoftmaxInputParams(kept->second, g.tensors[t].shape.back(), softmax_beta[t], r,
+                                                 shifted_logits.count(t) > 0);
       if (s.min != p.min || s.max != p.max) {
         char buf[160];
         std::snprintf(buf, sizeof(buf), "calibrated, softmax input: range [%g, %g] narrowed", p.min, p.max);

@@ -8,6 +8,7 @@
 #include "edgeloop/runtime/interpreter.h"
 #include "edgeloop/runtime/quantization.h"
 #include "edgeloop/tflite/io.h"
+#include "quant/logit_shift.h"
 #include "test/support/fixture_cases.h"
 #include "test/support/float_cnn.h"
 
@@ -227,7 +228,9 @@ TEST(Quantize, SoftmaxInputRangeOnlyRaisesItsMinimum) {
   QuantizeOptions plain;
   plain.softmax_aware_ranges = false;
   auto a = QuantizeGraph(fg, {cal}, plain);
-  auto b = QuantizeGraph(fg, {cal});
+  QuantizeOptions unshifted;  // the logit shift (tested below) moves the top too
+  unshifted.shift_logits = false;
+  auto b = QuantizeGraph(fg, {cal}, unshifted);
   ASSERT_TRUE(a.ok() && b.ok());
   const tflite::Tensor* la = Named(a->graph, "logits");
   const tflite::Tensor* lb = Named(b->graph, "logits");
@@ -238,6 +241,73 @@ TEST(Quantize, SoftmaxInputRangeOnlyRaisesItsMinimum) {
   // Everything else is calibrated the same way.
   EXPECT_EQ(Named(a->graph, "dense")->quant, Named(b->graph, "dense")->quant);
   const std::vector<float> val = VibrationWindows(300, spec.length, 1, 6);
+  const std::vector<int> want = Top1(fg, val, spec.length);
+  EXPECT_GE(Agreement(want, Top1(b->graph, val, spec.length)), Agreement(want, Top1(a->graph, val, spec.length)) - 0.01);
+}
+
+// The float graph with the logit shift applied gives the same probabilities, its two leading logits
+// sit around 0 for every window, and the INT8 logits get a finer step.
+TEST(Quantize, LogitShiftKeepsProbabilitiesAndNarrowsTheLogitStep) {
+  FloatCnnSpec spec;
+  spec.seed = 12;
+  const tflite::Graph fg = FloatCnn(spec);
+  const std::vector<float> cal = VibrationWindows(200, spec.length, 1, 5);
+  const std::vector<LogitLayer> layers = FindLogitLayers(fg);
+  ASSERT_EQ(layers.size(), 1u);
+  ASSERT_EQ(fg.tensors[layers[0].output].name, "logits");
+  // The layer's input and logits on the calibration windows, as QuantizeGraph collects them.
+  auto run = [&](const tflite::Graph& g, const std::vector<float>& windows, std::vector<int32_t> outputs) {
+    tflite::Graph probe = g;
+    probe.outputs = outputs;
+    auto interp = runtime::Interpreter::Create(probe);
+    EXPECT_TRUE(interp.ok()) << interp.status().ToString();
+    std::vector<std::vector<float>> out(outputs.size());
+    for (size_t n = 0; n * spec.length < windows.size(); ++n) {
+      std::copy_n(windows.begin() + static_cast<std::ptrdiff_t>(n * spec.length), spec.length,
+                  (*interp)->input(0).as<float>().begin());
+      EXPECT_TRUE((*interp)->Invoke().ok());
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        const std::span<const float> v = (*interp)->output(o).as<const float>();
+        out[o].insert(out[o].end(), v.begin(), v.end());
+      }
+    }
+    return out;
+  };
+  const std::vector<std::vector<float>> kept = run(fg, cal, {layers[0].input, layers[0].output});
+  tflite::Graph shifted = fg;
+  std::vector<std::string> notes;
+  const std::vector<int32_t> done =
+      ShiftLogits(&shifted, layers, {{layers[0].input, kept[0]}, {layers[0].output, kept[1]}}, &notes);
+  ASSERT_EQ(done, std::vector<int32_t>{layers[0].output});
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("logits shifted"), std::string::npos) << notes[0];
+  const std::vector<float> val = VibrationWindows(300, spec.length, 1, 6);
+  const int32_t probs = fg.outputs[0];
+  const auto before = run(fg, val, {probs, layers[0].output});
+  const auto after = run(shifted, val, {probs, layers[0].output});
+  ASSERT_EQ(before[0].size(), after[0].size());
+  for (size_t i = 0; i < before[0].size(); ++i) EXPECT_NEAR(before[0][i], after[0][i], 1e-5) << i;
+  // Spread of the rows' leading-two means: much smaller after the shift.
+  const size_t classes = static_cast<size_t>(spec.classes);
+  auto spread = [&](const std::vector<float>& z) {
+    float lo = 1e30f, hi = -1e30f;
+    for (size_t r = 0; r * classes < z.size(); ++r) {
+      std::vector<float> row(z.begin() + static_cast<std::ptrdiff_t>(r * classes),
+                             z.begin() + static_cast<std::ptrdiff_t>((r + 1) * classes));
+      std::sort(row.rbegin(), row.rend());
+      lo = std::min(lo, (row[0] + row[1]) / 2);
+      hi = std::max(hi, (row[0] + row[1]) / 2);
+    }
+    return hi - lo;
+  };
+  EXPECT_LT(spread(after[1]), 0.5f * spread(before[1]));
+  // Through QuantizeGraph: a finer logit step, and agreement with float at least as good.
+  QuantizeOptions off;
+  off.shift_logits = false;
+  auto a = QuantizeGraph(fg, {cal}, off);
+  auto b = QuantizeGraph(fg, {cal});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_LT(Named(b->graph, "logits")->quant.scale[0], Named(a->graph, "logits")->quant.scale[0]);
   const std::vector<int> want = Top1(fg, val, spec.length);
   EXPECT_GE(Agreement(want, Top1(b->graph, val, spec.length)), Agreement(want, Top1(a->graph, val, spec.length)) - 0.01);
 }

@@ -40,6 +40,7 @@ struct Interpreter::State {
   Status PrepareNode(size_t index, std::vector<bool>& ready);
   Status Fold(Node& node);
   Status PlanAndAllocate();
+  void FuseConvPools(const std::vector<bool>& io);
   TensorInfo Info(int tensor) const;
 };
 
@@ -167,6 +168,39 @@ Status Interpreter::State::Fold(Node& node) {
   return Status::Ok();
 }
 
+void Interpreter::State::FuseConvPools(const std::vector<bool>& io) {
+  // CONV_2D -> (aliases) -> MAX_POOL_2D where each tensor on the way has that one reader and is no
+  // graph input or output: the conv's kernel may compute the pool too (FuseConvMaxPool). Then the
+  // conv writes the pool's output, the pool is skipped ("fused"), and the tensors in between are
+  // never written (no node outputs them any more, so they get no arena space).
+  std::vector<int> readers(tensors.size(), 0);
+  std::vector<Node*> reader(tensors.size(), nullptr);
+  for (Node& n : nodes) {
+    if (n.folded) continue;
+    for (const RtTensor* in : n.inputs) {
+      if (in != nullptr) ++readers[in->index], reader[in->index] = &n;
+    }
+  }
+  for (Node& n : nodes) {
+    if (n.folded || n.skipped || n.kernel_id != KernelId::kConvS8 || n.outputs.size() != 1) continue;
+    int t = n.out(0).index;
+    Node* pool = nullptr;
+    while (!io[t] && readers[t] == 1) {
+      Node* m = reader[t];
+      if (m->skipped && m->kernel_id == KernelId::kCopy && m->outputs.size() == 1) {
+        t = m->out(0).index;
+        continue;
+      }
+      if (!m->skipped && !m->folded && m->kernel_id == KernelId::kMaxPoolS8 && m->in(0).index == t) pool = m;
+      break;
+    }
+    if (pool == nullptr || !FuseConvMaxPool(n, *pool)) continue;
+    n.outputs[0] = pool->outputs[0];
+    pool->skipped = true;
+    pool->kernel_name = "fused";
+  }
+}
+
 Status Interpreter::State::PlanAndAllocate() {
   const int num_ops = static_cast<int>(nodes.size());
   // RESHAPE / EXPAND_DIMS / SQUEEZE move no bytes: their output shares the input's buffer ("alias")
@@ -186,6 +220,7 @@ Status Interpreter::State::PlanAndAllocate() {
     n.skipped = true;
     n.kernel_name = "alias";
   }
+  FuseConvPools(io);
   std::vector<int> first(tensors.size(), std::numeric_limits<int>::max());
   std::vector<int> last(tensors.size(), -2);
   for (int32_t t : graph.inputs) first[t] = -1, last[t] = num_ops;  // inputs are never overwritten

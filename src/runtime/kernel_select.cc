@@ -5,6 +5,7 @@
 
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/gemm_s8.h"
+#include "runtime/kernels/softmax_s8.h"
 #include "runtime/kernels/reference/reference_kernels.h"
 #if defined(__x86_64__)
 #include "runtime/kernels/x86/x86_kernels.h"
@@ -86,6 +87,7 @@ const OptimizedEntry kOptimized[] = {
     {KernelId::kConvS8, KernelSet::kAvx2, {x86::ConvS8Avx2, "conv_s8_k2n8_avx2"}, PackConvK2N8},
     {KernelId::kFullyConnectedS8, KernelSet::kAvx2, {x86::FullyConnectedS8Avx2, "fc_s8_k2n8_avx2"}, PackFcK2N8},
     {KernelId::kMaxPoolS8, KernelSet::kAvx2, {x86::MaxPoolS8Avx2, "maxpool_s8_c32_avx2"}, NoPacking},
+    {KernelId::kSoftmaxS8, KernelSet::kAvx2, {optimized::SoftmaxS8Lut, "softmax_s8_lut"}, optimized::PackSoftmaxS8Lut},
 };
 
 // Levels whose kernels `set` may use.
@@ -93,6 +95,15 @@ bool Allows(KernelSet set, KernelSet level) {
   if (set == level) return true;
   return set == KernelSet::kAvx512Vnni && level == KernelSet::kAvx2;
 }
+
+// CONV_2D kernels with a MAX_POOL_2D variant (same packing).
+struct FusedEntry {
+  KernelFn conv;
+  KernelChoice fused;
+};
+const FusedEntry kFusedMaxPool[] = {
+    {x86::ConvS8Avx512Vnni, {x86::ConvMaxPoolS8Avx512Vnni, "conv_maxpool_s8_k4n16_avx512vnni"}},
+};
 #elif defined(__aarch64__)
 bool PackConvK4N16(Node& n) { return optimized::PackConvS8(n, optimized::GemmLayout::kK4N16S8, 0); }
 bool PackFcK4N16(Node& n) { return optimized::PackFullyConnectedS8(n, optimized::GemmLayout::kK4N16S8, 0); }
@@ -106,16 +117,28 @@ const OptimizedEntry kOptimized[] = {
     {KernelId::kConvS8, KernelSet::kNeon, {arm::ConvS8Neon, "conv_s8_k1n8_neon"}, PackConvK1N8},
     {KernelId::kFullyConnectedS8, KernelSet::kNeon, {arm::FullyConnectedS8Neon, "fc_s8_k1n8_neon"}, PackFcK1N8},
     {KernelId::kMaxPoolS8, KernelSet::kNeon, {arm::MaxPoolS8Neon, "maxpool_s8_c16_neon"}, NoPacking},
+    {KernelId::kSoftmaxS8, KernelSet::kNeon, {optimized::SoftmaxS8Lut, "softmax_s8_lut"}, optimized::PackSoftmaxS8Lut},
 };
 
 bool Allows(KernelSet set, KernelSet level) {
   if (set == level) return true;
   return set == KernelSet::kNeonDot && level == KernelSet::kNeon;
 }
+
+struct FusedEntry {
+  KernelFn conv;
+  KernelChoice fused;
+};
+const FusedEntry kFusedMaxPool[] = {{nullptr, {}}};  // NEON: conv and pool stay two kernels
 #else
 const OptimizedEntry kOptimized[] = {
     {KernelId::kNone, KernelSet::kReference, {}, NoPacking},
 };
+struct FusedEntry {
+  KernelFn conv;
+  KernelChoice fused;
+};
+const FusedEntry kFusedMaxPool[] = {{nullptr, {}}};
 bool Allows(KernelSet, KernelSet) { return false; }
 #endif
 
@@ -148,6 +171,20 @@ bool SelectKernel(Node& node, KernelSet set) {
   node.kernel = ref.fn;
   node.kernel_name = ref.name;
   return ref.fn != nullptr;
+}
+
+bool FuseConvMaxPool(Node& conv, const Node& pool) {
+  if (conv.kernel_id != KernelId::kConvS8 || pool.kernel_id != KernelId::kMaxPoolS8 || conv.kernel == nullptr) {
+    return false;
+  }
+  for (const FusedEntry& e : kFusedMaxPool) {
+    if (e.conv != conv.kernel || e.fused.fn == nullptr) continue;
+    if (!optimized::FuseMaxPool(conv, pool)) return false;
+    conv.kernel = e.fused.fn;
+    conv.kernel_name = e.fused.name;
+    return true;
+  }
+  return false;
 }
 
 const char* KernelSetName(KernelSet set) {

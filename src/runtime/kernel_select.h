@@ -19,6 +19,12 @@ struct KernelChoice {
 // an optimized kernel its packed data and scratch size. False only for KernelId::kNone / kCount.
 bool SelectKernel(Node& node, KernelSet set);
 
+// Fuses a MAX_POOL_2D into the CONV_2D whose output only it reads (through aliases at most), when
+// the conv's kernel has a fused variant and optimized::FuseMaxPool proves the fusion bit-exact:
+// sets conv's kernel, name and scratch and returns true; the caller then points conv's output at
+// the pool's and skips the pool. False leaves both nodes unchanged.
+bool FuseConvMaxPool(Node& conv, const Node& pool);
+
 // The reference kernel for `id` (what optimized kernels are tested against).
 KernelChoice ReferenceKernel(KernelId id);
 

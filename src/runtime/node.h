@@ -83,6 +83,10 @@ struct Node {
   // Prepare-time data of an optimized kernel (packed weights, folded biases, requantization
   // constants), in a layout the kernel defines. Empty for reference kernels.
   AlignedBuffer packed;
+  size_t packed_bytes = 0;
+  // Counts this node's runs for kernels that vary their traversal order between invokes to reuse
+  // what the last one left in cache; never changes a result. Owned by the interpreter's one thread.
+  mutable uint32_t invocations = 0;
 
   const RtTensor& in(size_t i) const { return *inputs[i]; }
   const RtTensor* in_opt(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }

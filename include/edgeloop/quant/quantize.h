@@ -11,7 +11,10 @@
 //                The input of a SOFTMAX may get a narrower range when that makes the quantized
 //                softmax agree better with the float one on the calibration windows (logits far
 //                below the top do not matter at an output step of 1/256; rare extreme logits would
-//                otherwise make the step between close classes coarse enough to tie them).
+//                otherwise make the step between close classes coarse enough to tie them). Before
+//                that, a FULLY_CONNECTED feeding the SOFTMAX gets a term common to all classes
+//                taken out of its weights and bias (softmax unchanged) so that every window's two
+//                leading logits sit around 0; its range may then lose its top as well.
 //                SOFTMAX and LOGISTIC outputs are fixed at scale 1/256, zero point -128. Ops that
 //                move data without requantizing (pools, RESHAPE, SQUEEZE, EXPAND_DIMS, PAD,
 //                STRIDED_SLICE) share one set of parameters between input and output.
@@ -64,6 +67,11 @@ struct QuantizeOptions {
   // the float one on the calibration windows (top-1 first, then squared error); see quantize.cc.
   // Off: plain min/max everywhere, as TFLite's converter.
   bool softmax_aware_ranges = true;
+  // With softmax_aware_ranges: a FULLY_CONNECTED feeding a SOFTMAX gets a term common to all
+  // classes (u . x + c, fitted on the calibration windows) taken out of its weights and bias, so
+  // that each window's two leading logits sit around 0 and the logits' INT8 range narrows (the
+  // float probabilities do not change; see src/quant/logit_shift.h). Off: the weights stay.
+  bool shift_logits = true;
   // Shift each CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED int32 bias by the mean error its
   // quantized output shows against the float one on the calibration windows (per output channel).
   // Off: the bias is the float bias rounded, as TFLite's converter.

@@ -1,6 +1,7 @@
 #include "runtime/kernels/gemm_s8.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -71,6 +72,7 @@ bool Pack(Node& node, GemmS8Info info, GemmLayout layout, const int8_t* w, const
   }
   std::memcpy(base, &info, sizeof(info));
   node.packed = std::move(buffer);
+  node.packed_bytes = at + weight_bytes;
   return true;
 }
 
@@ -128,58 +130,108 @@ bool PackFullyConnectedS8(Node& node, GemmLayout layout, int32_t a_bias) {
   return Pack(node, info, layout, node.in(1).as<int8_t>(), bias, p.input_offset, a_bias, p.multipliers, p.shifts);
 }
 
-namespace {
-
-void Flip(int8_t* bytes, size_t n) {
-  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<int8_t>(static_cast<uint8_t>(bytes[i]) ^ 0x80u);
-}
-
-}  // namespace
-
 void RunConvS8(const Node& node, GemmRowsFn rows, bool flip_input) {
   const GemmS8Info& info = Info(node);
   const uint8_t* packed = node.packed.get();
   const int8_t* input = node.in(0).as<int8_t>();
   int8_t* output = node.out(0).as<int8_t>();
   auto* scratch = reinterpret_cast<int8_t*>(node.scratch);
-  const int8_t zp = static_cast<int8_t>(info.input_zero_point);
-  const int64_t in_row = static_cast<int64_t>(info.in_w) * info.in_c;
+  const int64_t image = static_cast<int64_t>(info.in_h) * info.in_w * info.in_c;
   const int64_t out_row = static_cast<int64_t>(info.out_w) * info.n;
-  const size_t c = static_cast<size_t>(info.in_c);
   for (int b = 0; b < info.batches; ++b) {
-    for (int oy = 0; oy < info.out_h; ++oy) {
-      int8_t* out = output + (static_cast<int64_t>(b) * info.out_h + oy) * out_row;
-      if (info.mode == PatchMode::kRowRun) {
-        const int iy = oy * info.stride_h;
-        const int8_t* src = input + (static_cast<int64_t>(b) * info.in_h + iy) * in_row;
-        const size_t left = static_cast<size_t>(info.pad_w) * c;
-        std::memset(scratch, zp, left);
-        std::memcpy(scratch + left, src, static_cast<size_t>(in_row));
-        std::memset(scratch + left + in_row, zp, static_cast<size_t>(info.row_bytes) - left - in_row + kPatchSlack);
-        if (flip_input) Flip(scratch, static_cast<size_t>(info.row_bytes) + kPatchSlack);
-        rows(scratch, static_cast<ptrdiff_t>(info.stride_w) * info.in_c, info.out_w, info, packed, out);
-        continue;
-      }
-      for (int ox = 0; ox < info.out_w; ++ox) {
-        int8_t* patch = scratch + static_cast<int64_t>(ox) * info.k_stride;
-        for (int fy = 0; fy < info.filter_h; ++fy) {
-          const int iy = oy * info.stride_h - info.pad_h + fy * info.dilation_h;
-          for (int fx = 0; fx < info.filter_w; ++fx) {
-            const int ix = ox * info.stride_w - info.pad_w + fx * info.dilation_w;
-            int8_t* dst = patch + (static_cast<int64_t>(fy) * info.filter_w + fx) * info.in_c;
-            if (iy < 0 || iy >= info.in_h || ix < 0 || ix >= info.in_w) {
-              std::memset(dst, zp, c);
-            } else {
-              std::memcpy(dst, input + ((static_cast<int64_t>(b) * info.in_h + iy) * info.in_w + ix) * info.in_c, c);
-            }
-          }
-        }
-        std::memset(patch + info.k, zp, static_cast<size_t>(info.k_stride - info.k));
-      }
-      if (flip_input) Flip(scratch, static_cast<size_t>(info.out_w) * static_cast<size_t>(info.k_stride));
-      rows(scratch, info.k_stride, info.out_w, info, packed, out);
-    }
+    int8_t* out = output + static_cast<int64_t>(b) * info.out_h * out_row;
+    ForEachConvRow(info, input + b * image, scratch, flip_input, [&](const int8_t* a, ptrdiff_t a_stride, int oy) {
+      rows(a, a_stride, info.out_w, info, packed, out + oy * out_row);
+    });
   }
+}
+
+bool FuseMaxPool(Node& conv, const Node& pool) {
+  if (!conv.packed || conv.outputs.size() != 1 || pool.inputs.empty() || pool.outputs.size() != 1) return false;
+  // A copy: the packed buffer is replaced below (and left untouched when fusion declines).
+  GemmS8Info info = Info(conv);
+  const auto& pp = pool.p<PoolParams>();
+  const auto& in = pool.in(0).shape;
+  const auto& out = pool.out(0).shape;
+  if (in.size() != 4 || out.size() != 4 || in[0] != info.batches || in[3] != info.n || out[0] != in[0] ||
+      out[3] != in[3]) {
+    return false;
+  }
+  if (static_cast<int64_t>(in[1]) * in[2] != static_cast<int64_t>(info.out_h) * info.out_w) return false;
+  const RtTensor& conv_out = conv.out(0);
+  if (pool.in(0).scale != conv_out.scale || pool.in(0).zero_point != conv_out.zero_point ||
+      pool.out(0).scale != conv_out.scale || pool.out(0).zero_point != conv_out.zero_point) {
+    return false;
+  }
+  // The monotonicity proof in gemm_s8.h: positive multipliers, and no int32 step can wrap.
+  const auto& cp = conv.p<ConvParams>();
+  const int8_t* w = conv.in(1).as<int8_t>();
+  const int32_t* bias = conv.in_opt(2) ? conv.in(2).as<int32_t>() : nullptr;
+  const bool per_channel = cp.multipliers.size() > 1;
+  for (int c = 0; c < info.n; ++c) {
+    const size_t i = per_channel ? static_cast<size_t>(c) : 0;
+    if (i >= cp.multipliers.size() || i >= cp.shifts.size() || cp.multipliers[i] <= 0) return false;
+    int64_t bound = bias ? std::abs(static_cast<int64_t>(bias[c])) : 0;
+    for (int j = 0; j < info.k; ++j) bound += 255 * std::abs(static_cast<int64_t>(w[static_cast<int64_t>(c) * info.k + j]));
+    const int left_shift = cp.shifts[i] > 0 ? cp.shifts[i] : 0;
+    const int right_shift = cp.shifts[i] > 0 ? 0 : -cp.shifts[i];
+    if (bound > ((int64_t{1} << 31) - 257) >> left_shift) return false;
+    // The kernels add 2^(e-1) + output_offset * 2^e before the right shift e: that must not wrap
+    // either (|high| <= bound * 2^left_shift).
+    const int64_t half = right_shift > 0 ? int64_t{1} << (right_shift - 1) : 0;
+    const int64_t addend = half + static_cast<int64_t>(cp.output_offset) * (int64_t{1} << right_shift);
+    if ((bound << left_shift) + std::abs(addend) + 1 > INT32_MAX) return false;
+  }
+  const int64_t acc = static_cast<int64_t>(info.out_h) * info.out_w * info.n_blocks * info.block * 4;
+  if (acc > (1 << 28)) return false;
+  info.pool_fused = 1;
+  info.pool_in_h = in[1], info.pool_in_w = in[2], info.pool_out_h = out[1], info.pool_out_w = out[2];
+  info.pool_filter_h = pp.filter_h, info.pool_filter_w = pp.filter_w;
+  info.pool_stride_h = pp.stride_h, info.pool_stride_w = pp.stride_w;
+  info.pool_pad_h = pp.pad_h, info.pool_pad_w = pp.pad_w;
+  info.pool_act_min = pp.q_act_min, info.pool_act_max = pp.q_act_max;
+  info.acc_bytes = static_cast<uint32_t>(AlignUp(static_cast<size_t>(acc)));
+  const int p_count = info.out_h * info.out_w;
+  const bool along_w = in[1] == 1 && pp.filter_h == 1 && pp.pad_h == 0 && out[1] == 1 && pp.filter_w == 2 &&
+                       pp.stride_w == 2 && pp.pad_w == 0 && out[2] == p_count / 2;
+  const bool along_h = in[2] == 1 && pp.filter_w == 1 && pp.pad_w == 0 && out[2] == 1 && pp.filter_h == 2 &&
+                       pp.stride_h == 2 && pp.pad_h == 0 && out[1] == p_count / 2;
+  info.pool_pairs = info.out_h == 1 && (along_w || along_h) ? 1 : 0;
+  if (info.pool_pairs) info.acc_bytes = 0;  // pooled in registers: no accumulator image
+  // The requantization constants of the fused kernels, appended to the packed data.
+  const size_t channels = static_cast<size_t>(info.n_blocks) * info.block;
+  const size_t old_bytes = AlignUp(conv.packed_bytes), array = AlignUp(channels * 4);
+  AlignedBuffer buffer = AllocateAligned(old_bytes + 3 * array);
+  if (!buffer || old_bytes + 3 * array > UINT32_MAX) return false;
+  std::memset(buffer.get(), 0, old_bytes + 3 * array);
+  std::memcpy(buffer.get(), conv.packed.get(), conv.packed_bytes);
+  info.mult_odd_at = static_cast<uint32_t>(old_bytes);
+  info.addend_at = static_cast<uint32_t>(old_bytes + array);
+  info.sign_mask_at = static_cast<uint32_t>(old_bytes + 2 * array);
+  const uint8_t* base = buffer.get();
+  auto* mult_odd = const_cast<int32_t*>(info.mult_odd(base));
+  auto* addend = const_cast<int32_t*>(info.addend(base));
+  auto* sign_mask = const_cast<int32_t*>(info.sign_mask(base));
+  const int32_t* mult = info.multiplier(base);
+  const int32_t* rshift = info.right_shift(base);
+  bool shift_left = false, all_round = true;
+  for (int c = 0; c < info.n; ++c) {
+    mult_odd[c] = c + 1 < info.n ? mult[c + 1] : 0;
+    const int e = rshift[c];
+    addend[c] = static_cast<int32_t>((e > 0 ? int64_t{1} << (e - 1) : 0) + static_cast<int64_t>(info.output_offset) * (int64_t{1} << e));
+    sign_mask[c] = e > 0 ? -1 : 0;
+    shift_left = shift_left || info.left_shift(base)[c] > 0;
+    all_round = all_round && e > 0;
+  }
+  info.pool_shift_left = shift_left, info.pool_all_round = all_round;
+  info.pool_lo = std::clamp(info.act_min, info.pool_act_min, info.pool_act_max);
+  info.pool_hi = std::clamp(info.act_max, info.pool_act_min, info.pool_act_max);
+  info.pool_clamps = info.pool_lo > -128 || info.pool_hi < 127;
+  std::memcpy(buffer.get(), &info, sizeof(info));
+  conv.packed = std::move(buffer);
+  conv.packed_bytes = old_bytes + 3 * array;
+  conv.scratch_bytes += info.acc_bytes;
+  return true;
 }
 
 void RunFullyConnectedS8(const Node& node, GemmRowsFn rows) {

@@ -16,6 +16,8 @@ void MaxPoolS8Avx2(const Node& node);
 // gemm_s8_avx512vnni.cc (layout kK4N16S8, a_bias -128)
 void ConvS8Avx512Vnni(const Node& node);
 void FullyConnectedS8Avx512Vnni(const Node& node);
+// CONV_2D with a MAX_POOL_2D fused in (optimized::FuseMaxPool; same packing as ConvS8Avx512Vnni)
+void ConvMaxPoolS8Avx512Vnni(const Node& node);
 
 }  // namespace edgeloop::runtime::x86
 
