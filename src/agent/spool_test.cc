@@ -243,6 +243,9 @@ TEST_P(FileSpoolKill, AcknowledgedPutsSurviveKill9) {
     EXPECT_EQ(r.payload, "payload-" + std::to_string(r.seq));
   }
   for (int64_t i = 1; i <= last; ++i) {
+    // The child may have put last + 1 and acknowledged last + 1 - kAckLag before the kill
+    // reached it, without reporting that put: that one id may be either way.
+    if (i == last + 1 - kAckLag) continue;
     const bool removed = i <= last - kAckLag && i % kKeepEvery != 1;
     if (removed) {
       EXPECT_FALSE(seqs.count(i)) << "removed seq " << i << " is back";
