@@ -141,9 +141,20 @@ class ResultCounter {
       auto r = mqtt::ResultFromJson(m.payload);
       std::lock_guard<std::mutex> l(mu_);
       if (r.ok()) seqs_.insert(r->seq);
+      if (m.payload == kProbe) probe_seen_ = true;
     };
     client_ = mqtt::Client::Create(o, cb).value();
     if (!client_->Subscribe(topic, 1).ok() || !client_->Connect().ok()) throw std::runtime_error("observer");
+    // Connect returns at once: wait until the subscription is live (our own probe comes back), or
+    // the agent's first results could go out before it and count as missing.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (client_->connected()) (void)client_->Publish(topic, kProbe, 1, false, 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::lock_guard<std::mutex> l(mu_);
+      if (probe_seen_) return;
+    }
+    throw std::runtime_error("observer: subscription not live after 10 s");
   }
   std::set<int64_t> seqs() {
     std::lock_guard<std::mutex> l(mu_);
@@ -152,7 +163,9 @@ class ResultCounter {
 
  private:
   std::mutex mu_;
+  static constexpr const char* kProbe = "footprint-observer-probe";
   std::set<int64_t> seqs_;
+  bool probe_seen_ = false;
   std::unique_ptr<mqtt::Client> client_;
 };
 
