@@ -7,6 +7,8 @@
 #include <chrono>
 #include <random>
 
+#include "mqtt/paho_connect.h"
+
 namespace edgeloop::agent {
 
 // The MQTTClient entry points, loaded with dlopen like the MQTTAsync ones of the mqtt module: the
@@ -43,10 +45,6 @@ template <typename F>
 void Bind(void* lib, const char* name, F* out, std::string* missing) {
   *out = reinterpret_cast<F>(dlsym(lib, name));
   if (*out == nullptr && missing->empty()) *missing = name;
-}
-
-bool IsTlsUri(const std::string& uri) {
-  return uri.rfind("ssl://", 0) == 0 || uri.rfind("mqtts://", 0) == 0 || uri.rfind("wss://", 0) == 0;
 }
 
 struct Loaded {
@@ -115,7 +113,7 @@ MqttLink::MqttLink(MqttLinkOptions options, MqttLinkCallbacks callbacks, std::fu
 Result<std::unique_ptr<MqttLink>> MqttLink::Create(MqttLinkOptions options, MqttLinkCallbacks callbacks,
                                                    std::function<void()> wake) {
   const std::string& uri = options.server_uri;
-  if (uri.rfind("tcp://", 0) != 0 && uri.rfind("mqtt://", 0) != 0 && !IsTlsUri(uri)) {
+  if (uri.rfind("tcp://", 0) != 0 && uri.rfind("mqtt://", 0) != 0 && !mqtt::IsTlsUri(uri)) {
     return Status::InvalidArgument("mqtt: '" + uri + "' is not a tcp://, mqtt://, ssl:// or mqtts:// URI");
   }
   if (options.client_id.empty()) return Status::InvalidArgument("mqtt: empty client id");
@@ -123,7 +121,7 @@ Result<std::unique_ptr<MqttLink>> MqttLink::Create(MqttLinkOptions options, Mqtt
   // Paho knows tcp:// and ssl:// only.
   if (uri.rfind("mqtt://", 0) == 0) options.server_uri = "tcp://" + uri.substr(7);
   if (uri.rfind("mqtts://", 0) == 0) options.server_uri = "ssl://" + uri.substr(8);
-  Loaded l = LoadApi(IsTlsUri(uri));
+  Loaded l = LoadApi(mqtt::IsTlsUri(uri));
   if (!l.status.ok()) return l.status;
   std::unique_ptr<MqttLink> link(new MqttLink(std::move(options), std::move(callbacks), std::move(wake)));
   link->api_ = l.api;
@@ -209,22 +207,8 @@ Status MqttLink::ConnectOnce(bool* session_present) {
   o.username = options_.username.empty() ? nullptr : options_.username.c_str();
   o.password = options_.password.empty() ? nullptr : options_.password.c_str();
   MQTTClient_willOptions will = MQTTClient_willOptions_initializer;
-  if (options_.will) {
-    will.topicName = options_.will->topic.c_str();
-    will.message = nullptr;
-    will.payload.data = options_.will->payload.data();
-    will.payload.len = static_cast<int>(options_.will->payload.size());
-    will.qos = options_.will->qos;
-    will.retained = options_.will->retained ? 1 : 0;
-    o.will = &will;
-  }
   MQTTClient_SSLOptions ssl = MQTTClient_SSLOptions_initializer;
-  if (IsTlsUri(options_.server_uri)) {
-    ssl.trustStore = options_.ca_file.empty() ? nullptr : options_.ca_file.c_str();
-    ssl.enableServerCertAuth = 1;
-    ssl.verify = 1;
-    o.ssl = &ssl;
-  }
+  mqtt::SetWillAndTls(options_, &will, &ssl, &o);
   int window = options_.max_inflight;
   int rc;
   std::string refused;

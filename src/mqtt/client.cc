@@ -8,6 +8,7 @@
 #include <random>
 
 #include "paho_api.h"
+#include "paho_connect.h"
 
 namespace edgeloop::mqtt {
 namespace {
@@ -18,10 +19,6 @@ int64_t SteadyMs() {
 }
 
 bool StartsWith(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
-
-bool IsTlsUri(const std::string& uri) {
-  return StartsWith(uri, "ssl://") || StartsWith(uri, "mqtts://") || StartsWith(uri, "wss://");
-}
 
 std::string PahoError(const PahoApi* api, int code) {
   const char* s = api->strerror(code);
@@ -325,22 +322,8 @@ Status Client::StartConnect() {
     o.onFailure = &ClientTrampolines::ConnectFailure;
   }
   MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-  if (options_.will) {
-    will.topicName = options_.will->topic.c_str();
-    will.message = nullptr;
-    will.payload.data = options_.will->payload.data();
-    will.payload.len = static_cast<int>(options_.will->payload.size());
-    will.qos = options_.will->qos;
-    will.retained = options_.will->retained ? 1 : 0;
-    o.will = &will;
-  }
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-  if (IsTlsUri(options_.server_uri)) {
-    ssl.trustStore = options_.ca_file.empty() ? nullptr : options_.ca_file.c_str();
-    ssl.enableServerCertAuth = 1;
-    ssl.verify = 1;  // check the host name against the certificate
-    o.ssl = &ssl;
-  }
+  SetWillAndTls(options_, &will, &ssl, &o);
   // Paho copies everything it keeps (properties, will, credentials, TLS settings).
   int rc = paho_->connect(handle->h, &o);
   paho_->propertiesFree(&props);
