@@ -14,26 +14,11 @@
 #include <thread>
 
 #include "agent/http.h"
+#include "fuzz/loopback_peer.h"
 
 namespace {
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
-int Listener(int* port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  Check(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  Check(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  Check(::listen(fd, 16) == 0);
-  socklen_t len = sizeof(a);
-  Check(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
+using fuzz_support::Check;
 
 // Accepts one connection, reads the request head, writes `response`, closes.
 void Respond(int listener, const std::string& response) {
@@ -46,12 +31,7 @@ void Respond(int listener, const std::string& response) {
     if (n <= 0) break;
     req.append(buf, static_cast<size_t>(n));
   }
-  size_t off = 0;
-  while (off < response.size()) {
-    ssize_t n = ::send(c, response.data() + off, response.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
+  fuzz_support::SendAll(c, response);
   ::shutdown(c, SHUT_RDWR);
   ::close(c);
 }
@@ -61,7 +41,7 @@ void Respond(int listener, const std::string& response) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace edgeloop::agent;
   static int port = 0;
-  static int listener = Listener(&port);
+  static int listener = fuzz_support::LoopbackListener(&port);
   const std::string response(reinterpret_cast<const char*>(data), size);
   std::thread server(Respond, listener, response);
 

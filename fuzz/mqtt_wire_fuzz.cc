@@ -18,27 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "fuzz/loopback_peer.h"
 #include "mqtt/wire_client.h"
 
 namespace {
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
-int Listener(int* port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  Check(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  Check(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  Check(::listen(fd, 16) == 0);
-  socklen_t len = sizeof(a);
-  Check(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  *port = ntohs(a.sin_port);
-  return fd;
-}
+using fuzz_support::Check;
 
 // Accepts one connection, reads what the client sends first (its CONNECT), writes `answer`, keeps
 // reading for a moment (the client's SUBSCRIBE, PUBLISHes, PUBACKs), closes.
@@ -48,12 +33,7 @@ void Respond(int listener, const std::string& answer) {
   char buf[4096];
   pollfd p{c, POLLIN, 0};
   if (::poll(&p, 1, 1000) == 1) (void)::recv(c, buf, sizeof(buf), 0);
-  size_t off = 0;
-  while (off < answer.size()) {
-    ssize_t n = ::send(c, answer.data() + off, answer.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
+  fuzz_support::SendAll(c, answer);
   for (int i = 0; i < 5 && ::poll(&p, 1, 10) == 1; ++i) {
     if (::recv(c, buf, sizeof(buf), 0) <= 0) break;
   }
@@ -71,7 +51,7 @@ int64_t NowMs() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace edgeloop::mqtt;
   static int port = 0;
-  static int listener = Listener(&port);
+  static int listener = fuzz_support::LoopbackListener(&port);
   const std::string answer(reinterpret_cast<const char*>(data), size);
   std::thread server(Respond, listener, answer);
 
