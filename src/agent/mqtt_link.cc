@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <random>
 
 #include "mqtt/paho_connect.h"
@@ -222,7 +223,10 @@ Status MqttLink::ConnectOnce(bool* session_present) {
     api_->propertiesAdd(&props, &expiry);
     MQTTResponse r = api_->connect5(handle_, &o, &props, nullptr);
     api_->propertiesFree(&props);
-    rc = static_cast<int>(r.reasonCode);
+    // Paho stores its own failure codes (e.g. -1) in this enum field: read the bits as an int
+    // (loading a value outside the enum's range is undefined behaviour).
+    static_assert(sizeof(r.reasonCode) == sizeof(int));
+    std::memcpy(&rc, &r.reasonCode, sizeof rc);
     if (rc == MQTTCLIENT_SUCCESS && r.properties != nullptr &&
         api_->propertiesHas(r.properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)) {
       window = std::min<int>(window, static_cast<int>(api_->propertiesGet(r.properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)));
@@ -403,7 +407,10 @@ Result<int> MqttLink::Publish(const std::string& topic, const std::string& paylo
   if (version_ == 5) {
     MQTTResponse r = api_->publish5(handle_, topic.c_str(), static_cast<int>(payload.size()), payload.data(), qos,
                                     retained ? 1 : 0, nullptr, &token);
-    rc = static_cast<int>(r.reasonCode);
+    // Paho stores its own failure codes (e.g. -1) in this enum field: read the bits as an int
+    // (loading a value outside the enum's range is undefined behaviour).
+    static_assert(sizeof(r.reasonCode) == sizeof(int));
+    std::memcpy(&rc, &r.reasonCode, sizeof rc);
   } else {
     rc = api_->publish(handle_, topic.c_str(), static_cast<int>(payload.size()), payload.data(), qos, retained ? 1 : 0,
                        &token);
