@@ -46,7 +46,8 @@ test-quick: build
 test-asan: deps
 	@scripts/install-test-tools
 	$(MAKE) --no-print-directory build BUILD=build-asan CMAKE_FLAGS="-DEDGELOOP_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan -j $(JOBS) --output-on-failure --timeout 1200 -LE "slow|noasan"
 
 fuzz: deps
