@@ -8,6 +8,7 @@
 
 #include "runtime/kernels/fixed_point.h"
 #include "runtime/kernels/reference/reference_kernels.h"
+#include "runtime/kernels/softmax_s8_row.h"
 
 namespace edgeloop::runtime::reference {
 
@@ -33,9 +34,6 @@ void SoftmaxF32(const Node& node) {
 }
 
 void SoftmaxS8(const Node& node) {
-  using fixed::Fixed;
-  constexpr int kScaledDiffIntegerBits = 5;    // exp() input: Q5.26
-  constexpr int kAccumulationIntegerBits = 12;  // sum of exps: Q12.19
   const auto& p = node.p<SoftmaxParams>();
   const RtTensor& in = node.in(0);
   const int64_t depth = in.shape.back();
@@ -43,37 +41,8 @@ void SoftmaxS8(const Node& node) {
   const int8_t* input = in.as<int8_t>();
   int8_t* output = node.out(0).as<int8_t>();
   for (int64_t i = 0; i < outer; ++i) {
-    const int8_t* x = input + i * depth;
-    int8_t* y = output + i * depth;
-    int8_t max_in_row = std::numeric_limits<int8_t>::min();
-    for (int64_t c = 0; c < depth; ++c) max_in_row = std::max(max_in_row, x[c]);
-
-    auto scaled_exp = [&](int32_t input_diff) {
-      const int32_t rescaled =
-          MultiplyByQuantizedMultiplierGreaterThanOne(input_diff, p.input_multiplier, p.input_left_shift);
-      return fixed::ExpOnNegativeValues(Fixed<kScaledDiffIntegerBits>::FromRaw(rescaled));
-    };
-    Fixed<kAccumulationIntegerBits> sum_of_exps = Fixed<kAccumulationIntegerBits>::Zero();
-    for (int64_t c = 0; c < depth; ++c) {
-      const int32_t input_diff = static_cast<int32_t>(x[c]) - max_in_row;
-      if (input_diff >= p.diff_min) sum_of_exps = sum_of_exps + fixed::Rescale<kAccumulationIntegerBits>(scaled_exp(input_diff));
-    }
-    int num_bits_over_unit = 0;
-    const Fixed<0> shifted_scale =
-        Fixed<0>::FromRaw(fixed::GetReciprocal(sum_of_exps.raw, kAccumulationIntegerBits, &num_bits_over_unit));
-    // TFLite checks 0 <= exponent <= 31; only rows of thousands of equal maxima leave that range,
-    // where the clamp keeps the arithmetic defined (outputs round to the minimum anyway).
-    const int exponent = std::clamp(num_bits_over_unit + 31 - 8, 0, 31);
-    for (int64_t c = 0; c < depth; ++c) {
-      const int32_t input_diff = static_cast<int32_t>(x[c]) - max_in_row;
-      if (input_diff < p.diff_min) {
-        y[c] = std::numeric_limits<int8_t>::min();
-        continue;
-      }
-      const int32_t unsaturated = RoundingDivideByPOT((shifted_scale * scaled_exp(input_diff)).raw, exponent);
-      const int32_t shifted = WrappingAdd(unsaturated, std::numeric_limits<int8_t>::min());
-      y[c] = static_cast<int8_t>(std::clamp<int32_t>(shifted, -128, 127));
-    }
+    SoftmaxS8Row(input + i * depth, output + i * depth, depth, p.diff_min,
+                 [&](int32_t input_diff) { return SoftmaxS8ScaledExp(p, input_diff); });
   }
 }
 
