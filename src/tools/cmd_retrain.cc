@@ -6,6 +6,7 @@
 #include "edgeloop/loop/retrain.h"
 #include "edgeloop/loop/schedule.h"
 #include "edgeloop/registry/manifest.h"
+#include "tools/canary_flags.h"
 #include "tools/command.h"
 
 namespace edgeloop::tools {
@@ -45,7 +46,7 @@ int RetrainCmd(int argc, char** argv) {
   loop::CanaryOptions canary;
   flags.String("--schedule", &schedule, "repeat every DURATION (6h, 30m) until SIGINT/SIGTERM (see above)");
   flags.String("--canary-period", &canary_period, "with --schedule: how long a canary runs before it is judged");
-  flags.Int("--canary-min-results", &canary.min_results, "with --schedule: canary results needed before judging");
+  AddCanaryCheckFlags(flags, &canary, "canary-");  // with --schedule
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
@@ -108,14 +109,7 @@ int CanaryCheckCmd(int argc, char** argv) {
   flags.String("--token", &o.token, "admin token");
   flags.String("--model", &o.model, "registry model name");
   flags.String("--since", &since, "start of the canary period (RFC 3339; default: all results)");
-  flags.Int("--min-results", &o.min_results, "canary results needed before judging");
-  flags.Double("--max-confidence-drop", &o.max_confidence_drop, "largest tolerated drop of mean confidence");
-  flags.Double("--max-latency-ratio", &o.max_latency_ratio, "largest tolerated canary/stable inference time ratio");
-  flags.Double("--max-confidence-shift", &o.max_confidence_shift,
-               "largest tolerated share of results moved to lower confidence (one-sided KS of the distributions)");
-  flags.Double("--max-error-rate-increase", &o.max_error_rate_increase,
-               "largest tolerated rise of device errors per result (status counters, dead letters) over stable's");
-  flags.Int("--max-ota-failures", &o.max_ota_failures, "devices allowed to fail installing the canary");
+  AddCanaryCheckFlags(flags, &o, "");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);

@@ -6,6 +6,7 @@
 #include "edgeloop/loop/schedule.h"
 #include "edgeloop/registry/gate.h"
 #include "edgeloop/server/serve.h"
+#include "tools/canary_flags.h"
 #include "tools/command.h"
 
 namespace edgeloop::tools {
@@ -60,14 +61,7 @@ int Serve(int argc, char** argv) {
   flags.String("--retrain-work", &ro.retrain.work_dir, "directory for champion and candidate files (default DATA/retrain)");
   flags.Double("--canary-share", &ro.retrain.canary_share, "canary share of the fleet");
   flags.String("--canary-period", &canary_period, "how long the canary runs before it is judged (DURATION)");
-  flags.Int("--canary-min-results", &ro.canary.min_results, "canary results needed before judging (else: held)");
-  flags.Double("--canary-max-confidence-drop", &ro.canary.max_confidence_drop, "largest tolerated mean confidence drop");
-  flags.Double("--canary-max-latency-ratio", &ro.canary.max_latency_ratio, "largest tolerated canary/stable inference time");
-  flags.Double("--canary-max-confidence-shift", &ro.canary.max_confidence_shift,
-               "largest tolerated share of results moved to lower confidence (one-sided KS)");
-  flags.Double("--canary-max-error-rate-increase", &ro.canary.max_error_rate_increase,
-               "largest tolerated rise of device errors per result over stable's");
-  flags.Int("--canary-max-ota-failures", &ro.canary.max_ota_failures, "devices allowed to fail installing the canary");
+  AddCanaryCheckFlags(flags, &ro.canary, "canary-");
   int code = 0;
   if (!ParseFlags(flags, argc, argv, &code)) return code;
   if (Status s = flags.ExpectPositional(0, 0, "nothing"); !s.ok()) return UsageError(argv[0], s);
