@@ -122,17 +122,14 @@ void Tile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info, const uin
   }
 }
 
-// MR rows x NB blocks of 16 channels of int32 accumulators, blocks j0.., patches already flipped;
-// written as flat arrays so the compiler keeps every accumulator in a register.
-// kAcc false: requantize and store int8 to q_out (row stride n) instead.
-template <int MR, int NB, bool kFlipped = true, bool kAcc = true>
-inline __attribute__((always_inline)) void AccTile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info,
-                                                   const uint8_t* packed, int j0, int32_t* out,
-                                                   int8_t* q_out = nullptr) {
+// acc[r * NB + j] = bias of block j0 + j + the dot products of patch row r (MR rows of a, stride
+// a_stride; patches flipped to uint8 when kFlipped) with that block's packed weights. acc is a flat
+// array so the compiler keeps every accumulator in a register.
+template <int MR, int NB, bool kFlipped>
+inline __attribute__((always_inline)) void AccumulateTile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info,
+                                                          const uint8_t* packed, int j0, __m512i* acc) {
   const int kg = info.k_stride / 4;
   const auto* w = reinterpret_cast<const __m512i*>(info.weights(packed)) + static_cast<ptrdiff_t>(j0) * kg;
-  const ptrdiff_t out_stride = static_cast<ptrdiff_t>(info.n_blocks) * 16;
-  __m512i acc[MR * NB];
 #pragma GCC unroll 4
   for (int j = 0; j < NB; ++j) {
     const __m512i b = _mm512_load_si512(info.bias(packed) + (j0 + j) * 16);
@@ -150,6 +147,17 @@ inline __attribute__((always_inline)) void AccTile(const int8_t* a, ptrdiff_t a_
       for (int j = 0; j < NB; ++j) acc[r * NB + j] = _mm512_dpbusd_epi32(acc[r * NB + j], av, wv[j]);
     }
   }
+}
+
+// MR rows x NB blocks of 16 channels of int32 accumulators, blocks j0.. (AccumulateTile);
+// kAcc false: requantize and store int8 to q_out (row stride n) instead.
+template <int MR, int NB, bool kFlipped = true, bool kAcc = true>
+inline __attribute__((always_inline)) void AccTile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info,
+                                                   const uint8_t* packed, int j0, int32_t* out,
+                                                   int8_t* q_out = nullptr) {
+  const ptrdiff_t out_stride = static_cast<ptrdiff_t>(info.n_blocks) * 16;
+  __m512i acc[MR * NB];
+  AccumulateTile<MR, NB, kFlipped>(a, a_stride, info, packed, j0, acc);
   if constexpr (!kAcc) {
     const __m512i offset = _mm512_set1_epi32(info.output_offset);
     const __m512i lo = _mm512_set1_epi32(info.act_min), hi = _mm512_set1_epi32(info.act_max);
@@ -344,26 +352,8 @@ void PoolRequantize(const GemmS8Info& info, const uint8_t* packed, const int32_t
 template <int MR, int NB, bool kShiftLeft, bool kAllRound, bool kClamp>
 inline __attribute__((always_inline)) void PairTile(const int8_t* a, ptrdiff_t a_stride, const GemmS8Info& info,
                                                     const uint8_t* packed, int j0, int8_t* out) {
-  const int kg = info.k_stride / 4;
-  const auto* w = reinterpret_cast<const __m512i*>(info.weights(packed)) + static_cast<ptrdiff_t>(j0) * kg;
   __m512i acc[MR * NB];
-#pragma GCC unroll 4
-  for (int j = 0; j < NB; ++j) {
-    const __m512i b = _mm512_load_si512(info.bias(packed) + (j0 + j) * 16);
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) acc[r * NB + j] = b;
-  }
-  for (int g = 0; g < kg; ++g) {
-    __m512i wv[NB];
-#pragma GCC unroll 4
-    for (int j = 0; j < NB; ++j) wv[j] = _mm512_load_si512(w + static_cast<ptrdiff_t>(j) * kg + g);
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const __m512i av = Broadcast4<true>(a + r * a_stride + 4 * g);
-#pragma GCC unroll 4
-      for (int j = 0; j < NB; ++j) acc[r * NB + j] = _mm512_dpbusd_epi32(acc[r * NB + j], av, wv[j]);
-    }
-  }
+  AccumulateTile<MR, NB, true>(a, a_stride, info, packed, j0, acc);
 #pragma GCC unroll 4
   for (int j = 0; j < NB; ++j) {
     const int c0 = (j0 + j) * 16;
