@@ -65,7 +65,13 @@ Result<Manifest> ManifestFromJson(const std::string& text) {
       if (k == "expires") m.expires = s;
       if (k == "signature") m.signature = s;
     } else if (k == "version" || k == "size") {
-      if (!v.is_number_integer()) return field_error(k, "must be an integer");
+      // The signature covers the RFC 8785 form, which writes numbers as IEEE doubles: past 2^53
+      // two versions would sign alike, so a bumped version could reuse an old signature.
+      constexpr int64_t kMaxExact = (int64_t{1} << 53) - 1;
+      if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{kMaxExact}) ||
+          v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxExact) {
+        return field_error(k, "must be an integer from 0 to " + std::to_string(kMaxExact));
+      }
       (k == "version" ? m.version : m.size) = v.get<int64_t>();
     } else if (k == "metrics") {
       if (!v.is_object()) return field_error(k, "must be an object");

@@ -108,6 +108,33 @@ TEST(Manifest, RejectsUnknownAndMissingFields) {
   EXPECT_FALSE(ManifestFromJson(R"({"name":"x","version":"1"})").ok());
 }
 
+// Found by manifest_json_fuzz: past 2^53 the signed (RFC 8785, IEEE double) form of version N
+// equals that of N^1, so a signature for one version verified for another.
+TEST(Manifest, RejectsVersionsAndSizesTheSignatureCannotPin) {
+  SigningKey key = SigningKey::Generate();
+  for (const char* field : {"version", "size"}) {
+    for (const char* value : {"9007199254740993", "18446744073709551615", "-1"}) {
+      std::string j = ManifestToJson(Sample());
+      size_t at = j.find(std::string("\"") + field + "\":");
+      ASSERT_NE(at, std::string::npos);
+      size_t from = at + std::strlen(field) + 3, to = j.find_first_of(",}", from);
+      j.replace(from, to - from, value);
+      auto r = ManifestFromJson(j);
+      ASSERT_FALSE(r.ok()) << field << "=" << value;
+      EXPECT_NE(r.status().message().find(field), std::string::npos) << r.status().message();
+    }
+  }
+  Manifest m = Sample();
+  m.version = (int64_t{1} << 53) - 1;
+  SignManifest(&m, key);
+  auto back = ManifestFromJson(ManifestToJson(m));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->version, m.version);
+  EXPECT_TRUE(VerifyManifest(*back, key.PublicKeyHex()).ok());
+  back->version ^= 1;
+  EXPECT_FALSE(VerifyManifest(*back, key.PublicKeyHex()).ok());
+}
+
 TEST(Manifest, AcceptanceRules) {
   Manifest m = Sample();
   int64_t now = *ParseRfc3339("2026-11-24T16:00:00Z");
