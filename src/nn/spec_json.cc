@@ -213,7 +213,12 @@ std::string ModelSpecToJson(const ModelSpec& spec) {
     layers.push_back(std::move(o));
   }
   Json j;
-  j["input"] = {{"length", spec.length}, {"channels", spec.channels}};
+  // 0: not given (the data supplies it), so it is left out rather than written as 0, which the
+  // reader refuses; with neither given, the spec is the bare layer list's object form.
+  Json input = Json::object();
+  if (spec.length > 0) input["length"] = spec.length;
+  if (spec.channels > 0) input["channels"] = spec.channels;
+  if (!input.empty()) j["input"] = std::move(input);
   j["layers"] = std::move(layers);
   return j.dump();
 }

@@ -47,6 +47,18 @@ TEST(SpecJson, ReadsKerasNamesAndRoundTrips) {
   Result<ModelSpec> bare = ModelSpecFromJson(R"([{"type": "flatten"}, {"type": "dense", "units": 3}])", "b");
   ASSERT_TRUE(bare.ok());
   EXPECT_EQ(bare->length, 0);
+  // An input with only one of its dimensions (the other from the data) reads back too (found by
+  // nn_spec_fuzz: it wrote "channels": 0, which the reader refuses); so does one with neither.
+  for (const char* text : {R"({"input": {"length": 64}, "layers": [{"type": "flatten"}]})",
+                           R"({"input": {"channels": 3}, "layers": [{"type": "flatten"}]})",
+                           R"([{"type": "flatten"}])"}) {
+    Result<ModelSpec> part = ModelSpecFromJson(text, "p");
+    ASSERT_TRUE(part.ok()) << text;
+    Result<ModelSpec> back = ModelSpecFromJson(ModelSpecToJson(*part), "again");
+    ASSERT_TRUE(back.ok()) << text << " -> " << ModelSpecToJson(*part) << ": " << back.status().ToString();
+    EXPECT_EQ(back->length, part->length);
+    EXPECT_EQ(back->channels, part->channels);
+  }
 }
 
 TEST(SpecJson, ErrorsNameFileLayerAndKey) {
