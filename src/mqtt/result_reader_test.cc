@@ -184,6 +184,25 @@ TEST(ResultReader, NumbersPastEveryRange) {
   }
 }
 
+// What the fast scanner leaves to nlohmann (escapes, UTF-8, any whitespace, a BOM) reads the same.
+TEST(ResultReader, TextTheScannerLeavesToNlohmann) {
+  const std::string base = ResultToJson(Sample(true));
+  auto r = Same(Replace(base, "\"edge-001\"", "\"edge\\u002d001\""));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->device_id, "edge-001");
+  r = Same(Replace(base, "\"failure\",", "\"failur\\u00e9\","));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'prediction'"), std::string::npos) << r.status().message();
+  r = Same(Replace(base, "{", "{\"note\":\"caf\xc3\xa9 \\\"x\\\"\",")) ;
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  r = Same(" \t\r\n" + Replace(Replace(base, ":", " :\t"), ",", "\n, ") + "\n");
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  r = Same("\xef\xbb\xbf" + base);
+  EXPECT_EQ(r.ok(), ResultFromJsonDom("\xef\xbb\xbf" + base).ok());
+  r = Same(Replace(base, "\"edge-001\"", "\"edge\x01\""));
+  EXPECT_FALSE(r.ok());
+}
+
 TEST(ResultReader, NotAnObjectOrNotJson) {
   const std::vector<std::string> texts = {"", " ", "null", "[]", "[1,{\"seq\":1}]", "\"str\"", "12", "{", "{}", "{\"seq\":1,}", "{\"a\":1}x",
         "{\"a\":1} ", "{\"seq\":1}{}", "{\"device_id\":\"\\u00e9\"}", "{\"device_id\":\"\xff\"}",
