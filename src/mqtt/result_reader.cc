@@ -232,6 +232,7 @@ class ResultHandler {
   }
   void ScoreKey(const std::string& k) {
     score_ = nullptr;
+    if (score_count_ > kMaxLabels) return;  // the error is decided: no need to look further
     for (Score& s : scores_) {
       if (s.label == k) {
         score_ = &s;
@@ -239,7 +240,6 @@ class ResultHandler {
       }
     }
     ++score_count_;
-    if (scores_.size() > kMaxLabels) return;  // too many labels: the error needs only the count
     scores_.push_back(Score{k, Kind::kMissing, 0});
     score_ = &scores_.back();
   }

@@ -184,6 +184,27 @@ TEST(ResultReader, NumbersPastEveryRange) {
   }
 }
 
+TEST(ResultReader, LabelLimitCountsDistinctLabels) {
+  const std::string base = ResultToJson(Sample(false));
+  auto scores = [](int distinct, int repeats) {
+    std::string s = "\"all_scores\":{\"failure\":0.5";
+    for (int r = 0; r < repeats; ++r) {
+      for (int i = 1; i < distinct; ++i) s += ",\"l" + std::to_string(i) + "\":0.001";
+    }
+    return s + "},";
+  };
+  const std::string old_scores = "\"all_scores\":{\"normal\":0.0234375,\"warning\":0.0625,\"failure\":0.9140625},";
+  auto r = Same(Replace(base, old_scores, scores(static_cast<int>(kMaxLabels), 3)));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->all_scores.size(), kMaxLabels);
+  r = Same(Replace(base, old_scores, scores(static_cast<int>(kMaxLabels) + 1, 2)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("more than 256 labels"), std::string::npos) << r.status().message();
+  // A later all_scores replaces the oversized one.
+  r = Same(Replace(base, old_scores, scores(static_cast<int>(kMaxLabels) + 5, 1) + old_scores));
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
 // What the fast scanner leaves to nlohmann (escapes, UTF-8, any whitespace, a BOM) reads the same.
 TEST(ResultReader, TextTheScannerLeavesToNlohmann) {
   const std::string base = ResultToJson(Sample(true));
