@@ -1,6 +1,6 @@
 // Fuzzes the parsers the collector runs on untrusted MQTT payloads and topics
 // (include/edgeloop/mqtt/messages.h): they must never crash, hang or leak, and whatever they
-// accept must survive a round trip through ...ToJson unchanged. ResultFromJson (fast scanner,
+// accept must survive a round trip through ...ToJson unchanged. ResultFromJson (simdjson,
 // nlohmann SAX fallback) must answer exactly as the DOM reader that states the rules
 // (ResultFromJsonDom): the same fields, or the same error word for word.
 #include <cstdint>

@@ -1,6 +1,6 @@
 // bench_result_parse: thread CPU time per ResultFromJson call on result messages as the agent and
 // the fleet simulator write them (4 labels, 10 raw readings; and with a 128-reading window), for
-// ResultFromJson (JsonScan fast path, nlohmann SAX fallback) and the DOM reader it replaced
+// ResultFromJson (simdjson fast path, nlohmann SAX fallback) and the DOM reader it replaced
 // (ResultFromJsonDom) in the same process, interleaved by round. Prints one line per message set:
 // best-round ns/result of each and the ratio DOM / ResultFromJson.
 #include <time.h>

@@ -1,7 +1,7 @@
 // ResultFromJson without a DOM: a SAX handler keeps only the fields a result has (the collector
 // reads one per message, so the DOM's allocation per key and per number was most of the parse).
-// JsonScan (json_scan.h) feeds it for plain JSON; nlohmann's SAX parser for everything else,
-// including every malformed message (bench/result_parse: 4-5x faster than the DOM). The handler
+// simdjson feeds it (json_fast_path.h); nlohmann's SAX parser whatever simdjson leaves,
+// including every malformed message, so every syntax error is nlohmann's. The handler
 // only collects; the checks run afterwards in the order of the reference reader
 // (ResultFromJsonDom in messages.cc), so the first error reported is the same one: a JSON syntax
 // error anywhere beats every field error, and a field checked earlier beats one checked later
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "edgeloop/mqtt/messages.h"
-#include "mqtt/json_scan.h"
+#include "mqtt/json_fast_path.h"
 #include "mqtt/message_rules.h"
 
 namespace edgeloop::mqtt {
@@ -414,8 +414,8 @@ Status ResultHandler::Finish() {
 
 }  // namespace
 
-// Most results are plain JSON that JsonScan reads; anything it leaves (escapes, UTF-8, odd
-// numbers, every malformed message) is read again from the start by nlohmann's SAX parser, so
+// Results are read by simdjson (json_fast_path.h); anything it leaves (integers past 64 bits,
+// a BOM, every malformed message) is read again from the start by nlohmann's SAX parser, so
 // errors are always nlohmann's and the reference reader's.
 Result<ResultMessage> ResultFromJson(std::string_view text) {
   if (text.size() > kMaxPayloadBytes) return CheckPayloadBounds(text, "result");
@@ -423,7 +423,7 @@ Result<ResultMessage> ResultFromJson(std::string_view text) {
     ResultMessage m;
     m.raw_data.reserve(kRawDataReadings);
     ResultHandler h(&m);
-    if (JsonScan<ResultHandler>(text, &h).Run()) {  // nested at most 16 deep: bounds hold
+    if (FeedSimdjson(text, &h)) {  // nested at most 16 deep: bounds hold
       EL_RETURN_IF_ERROR(h.Finish());
       return m;
     }

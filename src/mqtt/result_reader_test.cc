@@ -205,8 +205,8 @@ TEST(ResultReader, LabelLimitCountsDistinctLabels) {
   EXPECT_TRUE(r.ok()) << r.status().ToString();
 }
 
-// What the fast scanner leaves to nlohmann (escapes, UTF-8, any whitespace, a BOM) reads the same.
-TEST(ResultReader, TextTheScannerLeavesToNlohmann) {
+// Escapes, UTF-8, any whitespace and a BOM (which simdjson leaves to nlohmann) read the same.
+TEST(ResultReader, EscapesUtf8WhitespaceAndBom) {
   const std::string base = ResultToJson(Sample(true));
   auto r = Same(Replace(base, "\"edge-001\"", "\"edge\\u002d001\""));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
