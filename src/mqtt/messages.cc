@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mqtt/json_writer.h"
+#include "mqtt/message_rules.h"
 
 namespace edgeloop::mqtt {
 namespace {
@@ -16,19 +17,6 @@ constexpr char kPrefix[] = "edgeloop/";
 constexpr size_t kMaxReasonLength = 1024;
 constexpr int kMaxNesting = 16;
 
-// Why `name` is not a valid name, or "" when it is (the rules of ValidateName).
-std::string NameProblem(std::string_view name) {
-  if (name.empty()) return "must not be empty";
-  std::string shown = "'" + std::string(name.substr(0, 64)) + "' ";
-  if (name.size() > kMaxNameLength) return shown + "is longer than " + std::to_string(kMaxNameLength) + " characters";
-  if (name[0] == '.') return shown + "must not start with '.'";
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-';
-    if (!ok) return shown + "may contain only letters, digits, '.', '_' and '-'";
-  }
-  return "";
-}
 
 // Rejects nesting deeper than kMaxNesting before the parser sees it, so hostile input costs
 // neither stack nor much time. Brackets inside strings are skipped.
@@ -55,13 +43,7 @@ bool NestingWithinLimit(std::string_view text) {
 }
 
 Result<json> ParseObject(std::string_view text, const char* what) {
-  if (text.size() > kMaxPayloadBytes) {
-    return Status::InvalidArgument(std::string(what) + ": payload of " + std::to_string(text.size()) +
-                                   " bytes exceeds the limit of " + std::to_string(kMaxPayloadBytes));
-  }
-  if (!NestingWithinLimit(text)) {
-    return Status::InvalidArgument(std::string(what) + ": JSON nested deeper than " + std::to_string(kMaxNesting));
-  }
+  EL_RETURN_IF_ERROR(CheckPayloadBounds(text, what));
   json j;
   try {
     j = json::parse(text.begin(), text.end());
@@ -133,7 +115,7 @@ class Fields {
     if (!v->is_number()) return Error(key, "must be a number");
     double x = v->get<double>();
     if (!std::isfinite(x) || x < min || x > max) {
-      return Error(key, "must be a number in [" + Short(min) + ", " + Short(max) + "]");
+      return Error(key, "must be a number in [" + ShortNumber(min) + ", " + ShortNumber(max) + "]");
     }
     *out = x;
     return Status::Ok();
@@ -163,11 +145,7 @@ class Fields {
       std::string where = std::string(key) + "[" + std::to_string(i) + "]";
       if (!e.is_number()) return Error(where, "must be a number");
       double d = e.get<double>();
-      // Doubles below FLT_MAX + half an ulp round to a finite float (the shortest text form of
-      // FLT_MAX, 3.4028235e+38, is slightly above FLT_MAX as a double).
-      if (!std::isfinite(d) || std::fabs(d) >= static_cast<double>(FLT_MAX) + std::ldexp(1.0, 103)) {
-        return Error(where, "outside the float range");
-      }
+      if (!FitsFloat(d)) return Error(where, "outside the float range");
       out->push_back(static_cast<float>(d));
     }
     return Status::Ok();
@@ -191,11 +169,6 @@ class Fields {
   }
 
  private:
-  static std::string Short(double d) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, d);
-    return std::string(buf, r.ptr);
-  }
   const json& obj_;
   const char* what_;
 };
@@ -205,6 +178,44 @@ void WriteModel(JsonWriter& w, const ModelRef& m) {
 }
 
 }  // namespace
+
+// ---- Rules shared by the parsers (message_rules.h) ----------------------------------------------
+
+std::string NameProblem(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  std::string shown = "'" + std::string(name.substr(0, 64)) + "' ";
+  if (name.size() > kMaxNameLength) return shown + "is longer than " + std::to_string(kMaxNameLength) + " characters";
+  if (name[0] == '.') return shown + "must not start with '.'";
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-';
+    if (!ok) return shown + "may contain only letters, digits, '.', '_' and '-'";
+  }
+  return "";
+}
+
+Status CheckPayloadBounds(std::string_view text, const char* what) {
+  if (text.size() > kMaxPayloadBytes) {
+    return Status::InvalidArgument(std::string(what) + ": payload of " + std::to_string(text.size()) +
+                                   " bytes exceeds the limit of " + std::to_string(kMaxPayloadBytes));
+  }
+  if (!NestingWithinLimit(text)) {
+    return Status::InvalidArgument(std::string(what) + ": JSON nested deeper than " + std::to_string(kMaxNesting));
+  }
+  return Status::Ok();
+}
+
+std::string ShortNumber(double d) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  return std::string(buf, r.ptr);
+}
+
+bool FitsFloat(double d) {
+  // Doubles below FLT_MAX + half an ulp round to a finite float (the shortest text form of
+  // FLT_MAX, 3.4028235e+38, is slightly above FLT_MAX as a double).
+  return std::isfinite(d) && std::fabs(d) < static_cast<double>(FLT_MAX) + std::ldexp(1.0, 103);
+}
 
 // ---- Topics ------------------------------------------------------------------------------------
 
@@ -324,7 +335,9 @@ std::string ResultToJson(const ResultMessage& m) {
   return w.Take();
 }
 
-Result<ResultMessage> ResultFromJson(std::string_view text) {
+// The reference reading of a result (message_rules.h): the rules as a DOM walk, slower than the
+// SAX reader in result_reader.cc, which must agree with it on every input.
+Result<ResultMessage> ResultFromJsonDom(std::string_view text) {
   EL_ASSIGN_OR_RETURN(json j, ParseObject(text, "result"));
   Fields f(j, "result");
   ResultMessage m;

@@ -1,0 +1,34 @@
+// Internal to the mqtt module: the checks every ...FromJson shares (messages.cc), so the streaming
+// result reader (result_reader.cc) and the DOM readers apply the same rules with the same words.
+#ifndef EDGELOOP_SRC_MQTT_MESSAGE_RULES_H_
+#define EDGELOOP_SRC_MQTT_MESSAGE_RULES_H_
+
+#include <string>
+#include <string_view>
+
+#include "edgeloop/common/status.h"
+#include "edgeloop/mqtt/messages.h"
+
+namespace edgeloop::mqtt {
+
+// Why `name` is not a valid name, or "" when it is (the rules of ValidateName).
+std::string NameProblem(std::string_view name);
+
+// The checks before any JSON parser sees untrusted bytes: at most kMaxPayloadBytes, brackets
+// nested at most 16 deep (outside strings). `what` ("result") starts the error.
+Status CheckPayloadBounds(std::string_view text, const char* what);
+
+// The shortest round-trip text of `d` ("3.6e+06"), as the range errors show bounds.
+std::string ShortNumber(double d);
+
+// True when `d` is finite and rounds to a finite float (a reading of raw_data/window).
+bool FitsFloat(double d);
+
+// The result reader that builds an nlohmann DOM and walks it: the executable statement of the
+// rules ResultFromJson (SAX, no DOM) must match, error for error. Tests, the fuzz target and
+// bench/result_parse compare the two; nothing else should call it.
+Result<ResultMessage> ResultFromJsonDom(std::string_view text);
+
+}  // namespace edgeloop::mqtt
+
+#endif  // EDGELOOP_SRC_MQTT_MESSAGE_RULES_H_
