@@ -3,6 +3,7 @@
 #ifndef EDGELOOP_SRC_MQTT_MESSAGE_RULES_H_
 #define EDGELOOP_SRC_MQTT_MESSAGE_RULES_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,13 @@ Status CheckPayloadBounds(std::string_view text, const char* what);
 
 // The shortest round-trip text of `d` ("3.6e+06"), as the range errors show bounds.
 std::string ShortNumber(double d);
+
+// An integer field's value as int64 (`u` when the parser read it as unsigned, else `i`) into
+// `out`, or why it cannot be one: "out of range" past int64, or not in [min, max].
+std::string IntProblem(bool is_unsigned, uint64_t u, int64_t i, int64_t min, int64_t max, int64_t* out);
+
+// Why `x` is not a finite number in [min, max], or "" when it is.
+std::string NumberRangeProblem(double x, double min, double max);
 
 // True when `d` is finite and rounds to a finite float (a reading of raw_data/window).
 bool FitsFloat(double d);

@@ -92,21 +92,11 @@ class Fields {
     return IntValue(key, *v, out, min, max);
   }
   Status IntValue(std::string_view key, const json& v, int64_t* out, int64_t min, int64_t max) const {
-    int64_t x;
-    if (v.is_number_unsigned()) {
-      uint64_t u = v.get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) return Error(key, "out of range");
-      x = static_cast<int64_t>(u);
-    } else if (v.is_number_integer()) {
-      x = v.get<int64_t>();
-    } else {
-      return Error(key, "must be an integer");
-    }
-    if (x < min || x > max) {
-      return Error(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
-                            std::to_string(x));
-    }
-    *out = x;
+    if (!v.is_number_integer()) return Error(key, "must be an integer");  // unsigned ones too
+    const bool is_unsigned = v.is_number_unsigned();
+    std::string problem = IntProblem(is_unsigned, is_unsigned ? v.get<uint64_t>() : 0,
+                                     is_unsigned ? 0 : v.get<int64_t>(), min, max, out);
+    if (!problem.empty()) return Error(key, problem);
     return Status::Ok();
   }
   Status Number(const char* key, double* out, double min, double max, bool required = true) const {
@@ -114,9 +104,8 @@ class Fields {
     if (v == nullptr) return required ? Error(key, "missing") : Status::Ok();
     if (!v->is_number()) return Error(key, "must be a number");
     double x = v->get<double>();
-    if (!std::isfinite(x) || x < min || x > max) {
-      return Error(key, "must be a number in [" + ShortNumber(min) + ", " + ShortNumber(max) + "]");
-    }
+    std::string problem = NumberRangeProblem(x, min, max);
+    if (!problem.empty()) return Error(key, problem);
     *out = x;
     return Status::Ok();
   }
@@ -209,6 +198,21 @@ std::string ShortNumber(double d) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, d);
   return std::string(buf, r.ptr);
+}
+
+std::string IntProblem(bool is_unsigned, uint64_t u, int64_t i, int64_t min, int64_t max, int64_t* out) {
+  if (is_unsigned && u > static_cast<uint64_t>(INT64_MAX)) return "out of range";
+  const int64_t x = is_unsigned ? static_cast<int64_t>(u) : i;
+  if (x < min || x > max) {
+    return "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + std::to_string(x);
+  }
+  *out = x;
+  return "";
+}
+
+std::string NumberRangeProblem(double x, double min, double max) {
+  if (std::isfinite(x) && x >= min && x <= max) return "";
+  return "must be a number in [" + ShortNumber(min) + ", " + ShortNumber(max) + "]";
 }
 
 bool FitsFloat(double d) {
@@ -357,7 +361,8 @@ Result<ResultMessage> ResultFromJsonDom(std::string_view text) {
     if (!problem.empty()) return f.Error(where, "label " + problem);
     if (!it.value().is_number()) return f.Error(where, "must be a number");
     double s = it.value().get<double>();
-    if (!std::isfinite(s) || s < 0.0 || s > 1.0) return f.Error(where, "must be a number in [0, 1]");
+    problem = NumberRangeProblem(s, 0.0, 1.0);
+    if (!problem.empty()) return f.Error(where, problem);
     m.all_scores.emplace_back(it.key(), static_cast<float>(s));
     if (it.key() == m.prediction) prediction_found = true;
   }

@@ -303,20 +303,9 @@ Status ResultHandler::Name(const char* key, Scalar& v, std::string* out) const {
 }
 
 Status ResultHandler::Int(std::string_view key, const Scalar& v, int64_t* out, int64_t min, int64_t max) const {
-  int64_t x;
-  if (v.kind == Kind::kUnsigned) {
-    if (v.u > static_cast<uint64_t>(INT64_MAX)) return Error(key, "out of range");
-    x = static_cast<int64_t>(v.u);
-  } else if (v.kind == Kind::kInteger) {
-    x = v.i;
-  } else {
-    return Error(key, "must be an integer");
-  }
-  if (x < min || x > max) {
-    return Error(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
-                          std::to_string(x));
-  }
-  *out = x;
+  if (v.kind != Kind::kUnsigned && v.kind != Kind::kInteger) return Error(key, "must be an integer");
+  std::string problem = IntProblem(v.kind == Kind::kUnsigned, v.u, v.i, min, max, out);
+  if (!problem.empty()) return Error(key, problem);
   return Status::Ok();
 }
 
@@ -324,9 +313,8 @@ Status ResultHandler::Number(const char* key, const Scalar& v, double* out, doub
   if (v.kind == Kind::kMissing) return Error(key, "missing");
   if (!IsNumber(v.kind)) return Error(key, "must be a number");
   double x = v.AsDouble();
-  if (!std::isfinite(x) || x < min || x > max) {
-    return Error(key, "must be a number in [" + ShortNumber(min) + ", " + ShortNumber(max) + "]");
-  }
+  std::string problem = NumberRangeProblem(x, min, max);
+  if (!problem.empty()) return Error(key, problem);
   *out = x;
   return Status::Ok();
 }
@@ -355,7 +343,8 @@ Status ResultHandler::CheckScores() {
     std::string problem = NameProblem(s.label);
     if (!problem.empty()) return Error(where, "label " + problem);
     if (!IsNumber(s.kind)) return Error(where, "must be a number");
-    if (!std::isfinite(s.value) || s.value < 0.0 || s.value > 1.0) return Error(where, "must be a number in [0, 1]");
+    problem = NumberRangeProblem(s.value, 0.0, 1.0);
+    if (!problem.empty()) return Error(where, problem);
     if (s.label == m_->prediction) prediction_found = true;
     m_->all_scores.emplace_back(std::move(s.label), static_cast<float>(s.value));
   }

@@ -4,28 +4,19 @@
 // junk, numbers past every range); a seeded mutation run covers the rest.
 #include <gtest/gtest.h>
 
-#include <cfloat>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "edgeloop/mqtt/messages.h"
 #include "mqtt/message_rules.h"
+#include "mqtt/messages_test_util.h"
 
 namespace edgeloop::mqtt {
 namespace {
 
 ResultMessage Sample(bool window) {
-  ResultMessage m;
-  m.device_id = "edge-001";
-  m.seq = 42;
-  m.timestamp_ms = 1764000000123;
-  m.prediction = "failure";
-  m.confidence = 0.9140625f;
-  m.all_scores = {{"normal", 0.0234375f}, {"warning", 0.0625f}, {"failure", 0.9140625f}};
-  m.inference_ms = 0.0123;
-  m.model = {"vibration-classifier", 3};
-  m.raw_data = {2.5f, 2.7f, -1.25f, 0.1f, 3.0f, 2.0f, 1.0f, 0.5f, FLT_MAX, -FLT_MAX};
+  ResultMessage m = SampleResult();
   if (window) {
     for (int i = 0; i < 32; ++i) m.window.push_back(0.25f * static_cast<float>(i) - 3.0f);
     m.window_reason = UploadReason::kAlarm;
