@@ -42,20 +42,26 @@ bool WaitFor(F pred, int timeout_ms) {
   return pred();
 }
 
+// A fleet on `broker` running the mean classifier (written into `dir`) on the tutorial's gaussian
+// windows, which it separates almost perfectly.
+SimulatorOptions MeanClassifierFleet(const MosquittoServer& broker, const TempDir& dir, const std::string& fleet) {
+  SimulatorOptions o;
+  o.model_file = dir.Join("model.tflite");
+  WriteFile(o.model_file, agent::test_models::MeanClassifier(/*int8=*/true));
+  o.mqtt_url = broker.url();
+  o.pool_kind = "gaussian";
+  o.fleet = fleet;
+  return o;
+}
+
 TEST(FleetSimulator, NothingLostAcrossABrokerRestartAndAccuracyIsCounted) {
   MosquittoServer broker("max_queued_messages 0\n");
   broker.Start();
   TempDir dir;
-  const std::string model = dir.Join("model.tflite");
-  WriteFile(model, agent::test_models::MeanClassifier(/*int8=*/true));
-  SimulatorOptions o;
+  SimulatorOptions o = MeanClassifierFleet(broker, dir, "t1");
   o.devices = 40;
   o.rate_hz = 20;
   o.connections = 3;
-  o.mqtt_url = broker.url();
-  o.model_file = model;
-  o.pool_kind = "gaussian";
-  o.fleet = "t1";
   auto sim = Simulator::Create(o);
   ASSERT_TRUE(sim.ok()) << sim.status().message();
   ASSERT_TRUE((*sim)->Start().ok());
@@ -86,17 +92,11 @@ TEST(FleetSimulator, NothingLostThroughASmallReceiveMaximum) {
   MosquittoServer broker("max_queued_messages 0\nmax_inflight_messages 3\n");
   broker.Start();
   TempDir dir;
-  const std::string model = dir.Join("model.tflite");
-  WriteFile(model, agent::test_models::MeanClassifier(/*int8=*/true));
-  SimulatorOptions o;
+  SimulatorOptions o = MeanClassifierFleet(broker, dir, "t3");
   o.devices = 30;
   o.rate_hz = 50;
   o.connections = 2;
   o.max_inflight = 64;
-  o.mqtt_url = broker.url();
-  o.model_file = model;
-  o.pool_kind = "gaussian";
-  o.fleet = "t3";
   auto sim = Simulator::Create(o);
   ASSERT_TRUE(sim.ok()) << sim.status().message();
   ASSERT_TRUE((*sim)->Start().ok());
