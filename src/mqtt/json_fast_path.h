@@ -4,7 +4,7 @@
 // only rules. It is a fast path, not a second set of rules: it returns false (before or after
 // having sent events) for anything it does not take, valid or not: text simdjson refuses (every
 // syntax error, integers past 64 bits, which nlohmann reads as floats), a top level that is not
-// an object, nesting deeper than kMaxFastDepth. The caller then starts again with a fresh
+// an object, nesting deeper than kMaxNesting. The caller then starts again with a fresh
 // handler and nlohmann::json::sax_parse, which writes every syntax error.
 // Event mapping as nlohmann's: integers >= 0 as number_unsigned, negative ones as
 // number_integer, numbers with a fraction or exponent as number_float.
@@ -17,9 +17,9 @@
 #include <string>
 #include <string_view>
 
-namespace edgeloop::mqtt {
+#include "mqtt/message_rules.h"
 
-inline constexpr int kMaxFastDepth = 16;  // as CheckPayloadBounds
+namespace edgeloop::mqtt {
 
 namespace internal {
 
@@ -32,7 +32,7 @@ class SimdjsonFeed {
     using simdjson::dom::element_type;
     switch (e.type()) {
       case element_type::OBJECT: {
-        if (depth >= kMaxFastDepth) return false;
+        if (depth >= kMaxNesting) return false;
         simdjson::dom::object o = e.get_object().value_unsafe();
         if (!h_->start_object(o.size())) return false;
         for (simdjson::dom::key_value_pair kv : o) {
@@ -42,7 +42,7 @@ class SimdjsonFeed {
         return h_->end_object();
       }
       case element_type::ARRAY: {
-        if (depth >= kMaxFastDepth) return false;
+        if (depth >= kMaxNesting) return false;
         simdjson::dom::array a = e.get_array().value_unsafe();
         if (!h_->start_array(a.size())) return false;
         for (simdjson::dom::element v : a) {

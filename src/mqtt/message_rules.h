@@ -15,8 +15,11 @@ namespace edgeloop::mqtt {
 // Why `name` is not a valid name, or "" when it is (the rules of ValidateName).
 std::string NameProblem(std::string_view name);
 
+// How deep brackets may nest in a message (every reader refuses deeper text).
+inline constexpr int kMaxNesting = 16;
+
 // The checks before any JSON parser sees untrusted bytes: at most kMaxPayloadBytes, brackets
-// nested at most 16 deep (outside strings). `what` ("result") starts the error.
+// nested at most kMaxNesting deep (outside strings). `what` ("result") starts the error.
 Status CheckPayloadBounds(std::string_view text, const char* what);
 
 // The shortest round-trip text of `d` ("3.6e+06"), as the range errors show bounds.

@@ -15,8 +15,6 @@ using json = nlohmann::ordered_json;  // keeps all_scores in the model's label o
 
 constexpr char kPrefix[] = "edgeloop/";
 constexpr size_t kMaxReasonLength = 1024;
-constexpr int kMaxNesting = 16;
-
 
 // Rejects nesting deeper than kMaxNesting before the parser sees it, so hostile input costs
 // neither stack nor much time. Brackets inside strings are skipped.
