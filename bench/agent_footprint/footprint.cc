@@ -6,18 +6,22 @@
 //            same from the tasks' schedstat (nanoseconds: finer than the 10 ms ticks of stat)
 //   binary   size of a stripped copy of the agent binary
 // against the targets of DESIGN.md (8 MB, 0.1 % of one core, 3 MB) as ratios, with Mosquitto's own
-// RSS and CPU in the same run as the peer (the broker every device talks to), and the delivery
-// check (every seq arrived, none missing).
+// RSS and CPU in the same run as the peer (the broker every device talks to), the delivery check
+// (every seq arrived, none missing), and the machine's floor measured next to the agent by
+// bench_footprint_floor (floor_peer.cc): a loop that only wakes at the rate, and a hand-written
+// durable QoS 1 publisher with one result per send and with a second's results per send.
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -25,6 +29,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "edgeloop/classifier/metadata.h"
 #include "edgeloop/common/flags.h"
@@ -140,7 +145,7 @@ class ResultCounter {
     cb.on_message = [this](mqtt::Message m) {
       auto r = mqtt::ResultFromJson(m.payload);
       std::lock_guard<std::mutex> l(mu_);
-      if (r.ok()) seqs_.insert(r->seq);
+      if (r.ok() && seqs_.insert(r->seq).second) bytes_ += static_cast<int64_t>(m.payload.size());
       if (m.payload == kProbe) probe_seen_ = true;
     };
     client_ = mqtt::Client::Create(o, cb).value();
@@ -160,14 +165,62 @@ class ResultCounter {
     std::lock_guard<std::mutex> l(mu_);
     return seqs_;
   }
+  int64_t mean_bytes() {
+    std::lock_guard<std::mutex> l(mu_);
+    return seqs_.empty() ? 0 : bytes_ / static_cast<int64_t>(seqs_.size());
+  }
 
  private:
   std::mutex mu_;
   static constexpr const char* kProbe = "footprint-observer-probe";
   std::set<int64_t> seqs_;
+  int64_t bytes_ = 0;
   bool probe_seen_ = false;
   std::unique_ptr<mqtt::Client> client_;
 };
+
+// A floor peer (floor_peer.cc) running next to the agent.
+struct FloorPeer {
+  std::string what;
+  bool per_result = false;  // the one the agent's contract corresponds to
+  std::unique_ptr<Process> process;
+};
+
+std::vector<FloorPeer> StartFloorPeers(std::string path, int port, double rate_hz, int64_t payload_bytes,
+                                       const TempDir& dir) {
+  std::vector<FloorPeer> peers;
+  if (path == "none") return peers;
+  if (path.empty()) {
+    char self[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return peers;
+    path = std::string(self, static_cast<size_t>(n));
+    path = path.substr(0, path.rfind('/') + 1) + "bench_footprint_floor";
+  }
+  if (::access(path.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "bench_agent_footprint: no floor peer at %s (build bench_footprint_floor); measuring the "
+                         "agent alone\n", path.c_str());
+    return peers;
+  }
+  const std::string hz = std::to_string(rate_hz), bytes = std::to_string(std::max<int64_t>(payload_bytes, 1));
+  const std::string batch = std::to_string(std::max(1, static_cast<int>(rate_hz)));
+  const auto start = [&](std::string what, bool per_result, std::vector<std::string> args) {
+    args.insert(args.begin(), {path, "--rate-hz", hz});
+    ProcessOptions po;
+    po.stdout_path = "/dev/null";
+    po.stderr_path = dir.Join("floor-" + std::to_string(peers.size()) + ".log");
+    peers.push_back({std::move(what), per_result, std::make_unique<Process>(args, po)});
+  };
+  const std::string p = std::to_string(port);
+  start("wake-ups at the rate only (clock_nanosleep)", false, {"--mode", "sleep"});
+  start("+ spool pwrite, 1 Hz fdatasync, 1 PUBLISH + PUBACK per result", true,
+        {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-1.spool"), "--payload-bytes", bytes, "--batch", "1",
+         "--topic", "footprint/floor/1"});
+  start("the same, " + batch + " results per send (each waits up to 1 s)", false,
+        {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-2.spool"), "--payload-bytes", bytes, "--batch",
+         batch, "--topic", "footprint/floor/2"});
+  return peers;
+}
 
 int64_t FileSize(const std::string& path) {
   struct stat st;
@@ -175,13 +228,15 @@ int64_t FileSize(const std::string& path) {
 }
 
 int Main(int argc, char** argv) {
-  std::string agent_path, write_model;
+  std::string agent_path, write_model, floor_path;
   int64_t seconds = 60, warmup = 5;
   double rate_hz = 10;
   Flags flags("bench_agent_footprint --agent build/bin/edgeloop-agent [--seconds 60] [--rate-hz 10]",
               "The agent's resident memory, CPU share and stripped binary size at a sensor rate, "
               "against a real Mosquitto.");
   flags.String("--agent", &agent_path, "the edgeloop-agent binary");
+  flags.String("--floor", &floor_path, "bench_footprint_floor, run next to the agent as the machine's floor (default: "
+                                       "next to this binary; 'none' to skip)");
   flags.Int("--seconds", &seconds, "measured interval after the warm-up");
   flags.Int("--warmup", &warmup, "seconds before the measurement starts");
   flags.Double("--rate-hz", &rate_hz, "windows per second");
@@ -228,11 +283,18 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "bench_agent_footprint: the agent exited:\n%s", ReadFile(po.stderr_path).c_str());
     return 1;
   }
+  // The floor peers start once the agent's results show their mean size, and get a second to settle.
+  std::vector<FloorPeer> floors = StartFloorPeers(floor_path, broker.port(), rate_hz, counter.mean_bytes(), dir);
+  if (!floors.empty()) std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::vector<CpuSample> f0;
+  for (FloorPeer& f : floors) f0.push_back(SampleCpu(f.process->pid()));
   const CpuSample a0 = SampleCpu(agent.pid());
   const CpuSample b0 = broker_pid > 0 ? SampleCpu(broker_pid) : CpuSample{};
   const int64_t seqs0 = static_cast<int64_t>(counter.seqs().size());
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   const CpuSample a1 = SampleCpu(agent.pid());
+  std::vector<CpuSample> f1;
+  for (FloorPeer& f : floors) f1.push_back(SampleCpu(f.process->pid()));
   const CpuSample b1 = broker_pid > 0 ? SampleCpu(broker_pid) : CpuSample{};
   const int64_t hwm_kb = StatusKb(agent.pid(), "VmHWM"), rss_kb = StatusKb(agent.pid(), "VmRSS");
   const int64_t anon_kb = StatusKb(agent.pid(), "RssAnon"), file_kb = StatusKb(agent.pid(), "RssFile");
@@ -285,8 +347,22 @@ int Main(int argc, char** argv) {
     std::printf("    thread %-8s %-28s %8.1f ms  %7.1f us/window  %5.2f wake-ups/window\n", tid.c_str(), name.c_str(),
                 ns / 1e6, ns / 1e3 / windows, static_cast<double>(t1.slices - it->second.slices) / windows);
   }
-  std::printf("  peer in the same run, mosquitto: resident %.2f MB, CPU %.4f %% of a core (agent/broker CPU %.2f)\n",
-              broker_rss_kb * 1024.0 / mb, broker_cpu, broker_cpu > 0 ? cpu_sched / broker_cpu : 0.0);
+  std::printf("  peer in the same run, mosquitto: resident %.2f MB, CPU %.4f %% of a core%s\n",
+              broker_rss_kb * 1024.0 / mb, broker_cpu, floors.empty() ? "" : " (serving the agent and the floor peers)");
+  if (!floors.empty()) {
+    std::printf("  floor of this machine in the same run (bench_footprint_floor: hand-written, no library, %lld-byte "
+                "results, schedstat):\n", static_cast<long long>(counter.mean_bytes()));
+    double per_result_floor = 0;
+    for (size_t i = 0; i < floors.size(); ++i) {
+      const double cpu = 100.0 * (f1[i].sched_ns - f0[i].sched_ns) / 1e9 / (f1[i].wall_s - f0[i].wall_s);
+      if (floors[i].per_result) per_result_floor = cpu;
+      std::printf("    %-62s %8.4f %% %8.4f %% %6.2f\n", floors[i].what.c_str(), cpu, 0.1, cpu / 0.1);
+    }
+    for (FloorPeer& f : floors) f.process->Signal(SIGTERM);
+    if (per_result_floor > 0) {
+      std::printf("    edgeloop-agent / the floor of one result per message: %.2fx\n", cpu_sched / per_result_floor);
+    }
+  }
   std::printf("  delivery: %lld results in the interval (%.2f/s), %lld in all, seq 1..%lld, %lld missing; agent exit %d\n",
               static_cast<long long>(sent_in_interval), sent_in_interval / wall, static_cast<long long>(seqs.size()),
               static_cast<long long>(last), static_cast<long long>(missing), rc ? *rc : -1);
