@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 namespace edgeloop::agent {
 namespace {
@@ -164,7 +165,9 @@ Status Agent::Init() {
   });
   if (!link.ok()) return link.status().WithPrefix("mqtt.url");
   mqtt_ = std::move(*link);
-  publisher_ = std::make_unique<Publisher>(spool_.get(), mqtt_.get(), Publisher::Options{});
+  Publisher::Options publish_options;
+  publish_options.coalesce_ms = cfg_.mqtt.coalesce_ms;
+  publisher_ = std::make_unique<Publisher>(spool_.get(), mqtt_.get(), publish_options);
 
   if (cfg_.registry.public_key.empty()) {
     ota_status_ = {"disabled", 0, "no registry.public_key: no model update can be trusted"};
@@ -321,6 +324,8 @@ Status Agent::Run() {
     int64_t now_us = env_->NowMicros();
     int64_t wait_us = kHousekeepingMs * 1000 - (now_us / 1000 - last_housekeeping_ms_) * 1000;
     if (paced) wait_us = std::min(wait_us, pacer.next_deadline_us() - now_us);
+    const int64_t send_at_ms = publisher_->next_send_ms();  // held results (mqtt.coalesce_ms)
+    if (send_at_ms != std::numeric_limits<int64_t>::max()) wait_us = std::min(wait_us, (send_at_ms - MonoMs()) * 1000);
     int push_fd = paced ? -1 : source_->poll_fd();
     if (!paced && push_fd < 0) wait_us = std::min<int64_t>(wait_us, source_->poll_interval_ms() * 1000);
     pollfd fds[2] = {{event_fd_, POLLIN, 0}, {push_fd, POLLIN, 0}};
@@ -578,7 +583,7 @@ void Agent::PublishStatus(bool online) {
 void Agent::Drain(bool wait_for_link) {
   // Deliver what is unacknowledged, so a clean stop leaves an empty spool.
   const int64_t deadline = MonoMs() + options_.drain_timeout_ms;
-  (void)publisher_->Pump(MonoMs());
+  (void)publisher_->Pump(MonoMs(), /*force_flush=*/true);  // held results too
   while ((connected_.load() || wait_for_link) && publisher_->depth() > 0 && MonoMs() < deadline &&
          !abort_drain_.load()) {
     pollfd fd{event_fd_, POLLIN, 0};

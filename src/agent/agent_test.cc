@@ -110,6 +110,28 @@ TEST(Agent, Kill9WhilePublishingLosesNothing) {
   ExpectContiguous(seqs, last);
 }
 
+// mqtt.coalesce_ms holds results (already spooled) and sends a batch at a time: a kill -9 while
+// results are held, and the clean stop at --max-results, still lose nothing.
+TEST(Agent, CoalescedResultsLoseNothingOnKill9OrStop) {
+  MosquittoServer broker;
+  broker.Start();
+  Observer obs(broker.url());
+  Device dev;
+  dev.config()["mqtt"] = {{"url", broker.url()}, {"coalesce_ms", 400}};
+  dev.config()["source"]["rate_hz"] = 100;
+  dev.Start();
+  ASSERT_TRUE(obs.WaitResults(100, 15000));
+  dev.Signal(SIGKILL);
+  dev.Wait();
+  dev.Start({"--max-results", "150"});  // fewer than one batch's wait at the end: the stop sends it
+  ASSERT_EQ(dev.Wait(), 0) << dev.current_log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::set<int64_t> seqs = obs.seqs();
+  int64_t last = *seqs.rbegin();
+  EXPECT_GE(last, 250);
+  ExpectContiguous(seqs, last);
+}
+
 TEST(Agent, SpoolBoundDropsTheOldestAndCountsThem) {
   MosquittoServer broker;  // not started: the device is offline
   Device dev;

@@ -240,6 +240,7 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
     EL_RETURN_IF_ERROR(m.String("username", &c.mqtt.username));
     EL_RETURN_IF_ERROR(m.String("password", &c.mqtt.password));
     EL_RETURN_IF_ERROR(m.String("ca_file", &c.mqtt.ca_file));
+    EL_RETURN_IF_ERROR(m.Int("coalesce_ms", &c.mqtt.coalesce_ms, 0, 60000));
     if (!c.mqtt.ca_file.empty()) {
       if (!StartsWith(c.mqtt.url, "ssl://") && !StartsWith(c.mqtt.url, "mqtts://")) {
         return m.Error("ca_file", "is set but url '" + c.mqtt.url + "' is not TLS (ssl:// or mqtts://)");

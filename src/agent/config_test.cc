@@ -16,6 +16,7 @@ TEST(AgentConfig, MinimalGetsDefaults) {
   EXPECT_EQ(c->fleet, "default");
   EXPECT_EQ(c->data_dir, "/var/lib/edgeloop/edge-001");
   EXPECT_EQ(c->mqtt.url, "tcp://127.0.0.1:1883");
+  EXPECT_EQ(c->mqtt.coalesce_ms, 1000);  // a second's results sent together
   EXPECT_EQ(c->registry.url, "http://127.0.0.1:8080");
   EXPECT_EQ(c->registry.model, "vibration-classifier");
   EXPECT_EQ(c->registry.channel, "stable");
@@ -79,6 +80,7 @@ TEST(AgentConfig, BadConfigsNameTheKey) {
       {R"({"device_id": "d", "registry": {"url": "ftp://x"}})", "registry.url: 'ftp://x' must start with http://"},
       {R"({"device_id": "d", "registry": {"public_key": "abc"}})", "registry.public_key: must be 64 hex digits"},
       {R"({"device_id": "d", "registry": {"poll_seconds": -1}})", "registry.poll_seconds: must be in [0, 86400]"},
+      {R"({"device_id": "d", "mqtt": {"coalesce_ms": 60001}})", "mqtt.coalesce_ms: must be in [0, 60000]"},
       {R"({"device_id": "d", "registry": {"poll_seconds": 1.5}})", "registry.poll_seconds: must be a whole number"},
       {R"({"device_id": "d", "registry": {"poll_seconds": "30"}})", "registry.poll_seconds: must be a number"},
       {R"({"device_id": "d", "registry": {"channel": "sta ble"}})", "registry.channel:"},

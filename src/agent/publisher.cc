@@ -1,5 +1,8 @@
 #include "agent/publisher.h"
 
+#include <cstdint>
+#include <limits>
+
 namespace edgeloop::agent {
 
 Publisher::Publisher(Spool* spool, MessageSink* sink, Options options)
@@ -17,6 +20,7 @@ void Publisher::OnConnected(int64_t now_ms) {
   if (epoch_ >= (1u << 23)) epoch_ = 1;
   inflight_.clear();
   retry_.clear();
+  held_.clear();  // in the spool: resent from its start below
   cursor_ = 0;
   backlog_ = true;
   link_up_ = true;
@@ -52,8 +56,16 @@ void Publisher::OnStored(const SpoolRecord& record, int64_t now_ms) {
   if (backlog_ || !link_up_ || !sink_->connected() || inflight_.size() >= options_.max_inflight ||
       record.id <= cursor_) {
     backlog_ = true;
+    held_.clear();  // behind them in the spool: the backlog path reads them from there
     return;
   }
+  if (options_.coalesce_ms > 0 && record.stream == Stream::kResults) {
+    if (held_.empty()) held_since_ms_ = now_ms;
+    held_.push_back(record);
+    return;
+  }
+  SendHeld(now_ms);  // the older results first: spool order
+  if (backlog_) return;
   if (Send(record, now_ms)) {
     cursor_ = record.id;
   } else {
@@ -61,9 +73,25 @@ void Publisher::OnStored(const SpoolRecord& record, int64_t now_ms) {
   }
 }
 
+void Publisher::SendHeld(int64_t now_ms) {
+  for (const SpoolRecord& r : held_) {
+    if (!link_up_ || !sink_->connected() || inflight_.size() >= options_.max_inflight || !Send(r, now_ms)) {
+      backlog_ = true;  // this one and the rest are read from the spool when the window allows
+      break;
+    }
+    cursor_ = r.id;
+  }
+  held_.clear();
+}
+
+int64_t Publisher::next_send_ms() const {
+  return held_.empty() ? std::numeric_limits<int64_t>::max() : held_since_ms_ + options_.coalesce_ms;
+}
+
 Status Publisher::Pump(int64_t now_ms, bool force_flush) {
   Status flush = FlushAcks(now_ms, force_flush);
   if (!link_up_ || !sink_->connected()) return flush;
+  if (!held_.empty() && (force_flush || now_ms >= next_send_ms())) SendHeld(now_ms);
   // Refused messages whose retry time has come.
   for (auto it = retry_.begin(); it != retry_.end() && inflight_.size() < options_.max_inflight;) {
     if (it->second > now_ms) {

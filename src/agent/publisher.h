@@ -10,6 +10,10 @@
 //     again after `retry_after_ms` (and on reconnect); the spool's bounds decide when it goes.
 //   - Acknowledged ids are deleted in batches (one transaction per `ack_batch` acks or per
 //     `ack_flush_ms`): a crash before the delete only means those are sent once more.
+//   - `coalesce_ms` > 0: new results (already in the spool) are held and sent together once the
+//     oldest has waited that long, so a second's results cost one wake-up for their PUBACKs and
+//     back-to-back sends instead of one round trip each. Still one result per MQTT message. Any
+//     other stream (alarms) goes at once, after the held results so the spool order holds.
 //
 // Completions come from MQTT's threads; the owner forwards them to OnComplete on its own thread.
 // Thread-safety: none; the agent's loop thread owns it.
@@ -43,6 +47,7 @@ class Publisher {
     int64_t retry_after_ms = 30000;
     size_t ack_batch = 64;
     int64_t ack_flush_ms = 1000;
+    int64_t coalesce_ms = 0;  // 0: every message goes as soon as it is stored
   };
   // `spool` and `sink` must outlive the Publisher.
   Publisher(Spool* spool, MessageSink* sink, Options options);
@@ -51,14 +56,20 @@ class Publisher {
   // sent before the first OnConnected (a message sent in between would go twice).
   void OnConnected(int64_t now_ms);
   // The link went down: nothing is sent until the next OnConnected.
-  void OnDisconnected() { link_up_ = false; }
+  void OnDisconnected() {
+    link_up_ = false;
+    held_.clear();  // still in the spool: OnConnected sends everything unacknowledged again
+  }
   // A completion from the sink, with the tag given to Publish.
   void OnComplete(uint64_t tag, const Status& status, int64_t now_ms);
   // A message was just stored (`record` with its id): sends it now if nothing older waits.
   void OnStored(const SpoolRecord& record, int64_t now_ms);
-  // Sends what the window allows, reading the spool when it is behind; deletes acknowledged
-  // messages when a batch is due (`force`: now). Returns the spool's error if reading failed.
+  // Sends what the window allows, reading the spool when it is behind, and the held results when
+  // they are due; deletes acknowledged messages when a batch is due. `force_flush`: both now.
+  // Returns the spool's error if reading failed.
   Status Pump(int64_t now_ms, bool force_flush = false);
+  // When the held results are due (for the owner's wait), or INT64_MAX when none are held.
+  int64_t next_send_ms() const;
 
   // True while messages wait for a free in-flight slot or a retry (completions are then urgent).
   bool waiting() const { return backlog_ || !retry_.empty(); }
@@ -71,6 +82,8 @@ class Publisher {
  private:
   static uint64_t Tag(int64_t id, uint32_t epoch) { return (static_cast<uint64_t>(epoch) << 40) | static_cast<uint64_t>(id); }
   bool Send(const SpoolRecord& r, int64_t now_ms);
+  // Sends the held results in order; what the window or the link refuses waits in the spool.
+  void SendHeld(int64_t now_ms);
   Status FlushAcks(int64_t now_ms, bool force);
 
   Spool* spool_;       // not owned
@@ -82,6 +95,8 @@ class Publisher {
   bool backlog_ = true;   // the spool may hold unsent messages after cursor_
   std::map<int64_t, uint32_t> inflight_;  // id -> epoch it was sent in
   std::map<int64_t, int64_t> retry_;      // id -> when to try again (ms)
+  std::vector<SpoolRecord> held_;         // coalesce_ms: stored, after cursor_, not yet sent
+  int64_t held_since_ms_ = 0;
   std::vector<int64_t> acked_;            // acknowledged, not yet deleted
   std::set<int64_t> acked_set_;
   int64_t last_flush_ms_ = 0;

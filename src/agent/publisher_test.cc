@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "test/support/temp_dir.h"
 
 namespace edgeloop::agent {
@@ -31,21 +33,31 @@ class PublisherTest : public ::testing::Test {
     auto s = FileSpool::Open(dir_.Join("spool"), {});
     ASSERT_TRUE(s.ok());
     spool_ = std::move(*s);
+    MakePublisher(0);
+  }
+  void MakePublisher(int64_t coalesce_ms) {
     Publisher::Options o;
     o.max_inflight = 4;
     o.ack_batch = 2;
     o.retry_after_ms = 1000;
+    o.coalesce_ms = coalesce_ms;
     pub_ = std::make_unique<Publisher>(spool_.get(), &sink_, o);
   }
-  SpoolRecord Put(const std::string& payload) {
+  SpoolRecord Put(const std::string& payload, Stream stream = Stream::kResults) {
     static const std::string kTopic = "t";
     SpoolRecord r;
-    r.seq = spool_->NextSeq(Stream::kResults);
+    r.stream = stream;
+    r.seq = spool_->NextSeq(stream);
     r.topic = kTopic;
     r.payload = payload;
-    r.id = *spool_->Put(Stream::kResults, r.seq, r.topic, r.payload, 0);
+    r.id = *spool_->Put(stream, r.seq, r.topic, r.payload, 0);
     pub_->OnStored(r, now_);
     return r;
+  }
+  void Connect() {
+    sink_.up = true;
+    pub_->OnConnected(now_);
+    ASSERT_TRUE(pub_->Pump(now_).ok());
   }
   void AckAll() {
     for (const auto& s : sink_.sent) pub_->OnComplete(s.tag, Status::Ok(), now_);
@@ -140,6 +152,70 @@ TEST_F(PublisherTest, StaleFailuresFromAnOldConnectionAreIgnored) {
   EXPECT_EQ(pub_->inflight(), 1u);
   pub_->OnComplete(sink_.sent[0].tag, Status::Ok(), now_);
   EXPECT_EQ(pub_->sent(), 1);
+}
+
+TEST_F(PublisherTest, CoalescedResultsWaitThenGoTogetherInOrder) {
+  MakePublisher(1000);
+  Connect();
+  EXPECT_EQ(pub_->next_send_ms(), std::numeric_limits<int64_t>::max());  // nothing held
+  Put("a");
+  now_ += 400;
+  Put("b");
+  EXPECT_TRUE(sink_.sent.empty());
+  EXPECT_EQ(pub_->depth(), 2);
+  EXPECT_EQ(pub_->next_send_ms(), 1000);  // the oldest's wait decides
+  ASSERT_TRUE(pub_->Pump(999).ok());
+  EXPECT_TRUE(sink_.sent.empty());
+  ASSERT_TRUE(pub_->Pump(1000).ok());
+  EXPECT_EQ(Payloads(), (std::vector<std::string>{"a", "b"}));
+  AckAll();
+  ASSERT_TRUE(pub_->Pump(1000, true).ok());
+  EXPECT_EQ(spool_->stats().count, 0);
+  EXPECT_EQ(pub_->next_send_ms(), std::numeric_limits<int64_t>::max());
+}
+
+TEST_F(PublisherTest, AnAlarmGoesAtOnceAfterTheHeldResults) {
+  MakePublisher(1000);
+  Connect();
+  Put("r1");
+  Put("r2");
+  Put("alarm", Stream::kAlarms);
+  EXPECT_EQ(Payloads(), (std::vector<std::string>{"r1", "r2", "alarm"}));  // spool order, no wait
+  Put("r3");
+  EXPECT_EQ(sink_.sent.size(), 3u);  // held again
+  ASSERT_TRUE(pub_->Pump(now_, /*force_flush=*/true).ok());  // what a stop does
+  EXPECT_EQ(Payloads(), (std::vector<std::string>{"r1", "r2", "alarm", "r3"}));
+}
+
+TEST_F(PublisherTest, HeldResultsAreNotLostWhenTheLinkDrops) {
+  MakePublisher(1000);
+  Connect();
+  Put("a");
+  Put("b");
+  sink_.up = false;
+  pub_->OnDisconnected();
+  ASSERT_TRUE(pub_->Pump(5000).ok());
+  EXPECT_TRUE(sink_.sent.empty());
+  Connect();
+  EXPECT_EQ(Payloads(), (std::vector<std::string>{"a", "b"}));  // from the spool
+}
+
+TEST_F(PublisherTest, HeldResultsBeyondTheWindowGoFromTheSpoolAsPubacksFreeIt) {
+  MakePublisher(1000);
+  Connect();
+  for (int i = 0; i < 6; ++i) Put(std::string("m").append(std::to_string(i)));
+  ASSERT_TRUE(pub_->Pump(1000).ok());
+  EXPECT_EQ(Payloads(), (std::vector<std::string>{"m0", "m1", "m2", "m3"}));  // window of 4
+  AckAll();
+  sink_.sent.clear();
+  ASSERT_TRUE(pub_->Pump(1001).ok());
+  EXPECT_EQ(Payloads(), (std::vector<std::string>{"m4", "m5"}));
+  AckAll();
+  Put("m6");  // the backlog is empty again: held, not sent
+  EXPECT_EQ(sink_.sent.size(), 2u);
+  ASSERT_TRUE(pub_->Pump(1001 + 1000).ok());
+  EXPECT_EQ(sink_.sent.size(), 3u);
+  EXPECT_EQ(sink_.sent.back().payload, "m6");
 }
 
 }  // namespace
