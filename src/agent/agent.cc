@@ -15,6 +15,10 @@ namespace {
 
 constexpr uint64_t kStatusTag = uint64_t{1} << 63;  // completions of status publishes: not spooled
 constexpr int64_t kHousekeepingMs = 1000;
+// With nothing of ours awaiting a PUBACK, Paho's socket is read at most this often (subscribed
+// manifests, pings, a broker that closed the link): each read is two polls and a recv, which at
+// 10 Hz was a good part of the agent's CPU. The housekeeping wake-up already comes this often.
+constexpr int64_t kMqttIdleReadMs = 1000;
 constexpr int64_t kExpiryCheckMs = 60000;
 constexpr size_t kMaxPushWindowsPerWake = 64;
 
@@ -335,8 +339,13 @@ Status Agent::Run() {
     if (publisher_->waiting() && mqtt_->connected() && mqtt_->inflight() > 0) timeout_ms = std::min(timeout_ms, 5);
     int n = ::poll(fds, push_fd >= 0 ? 2 : 1, timeout_ms);
     if (n < 0 && errno != EINTR) return Status::IOError(std::string("poll: ") + std::strerror(errno));
-    mqtt_->Poll();
-    HandleEvents(n > 0 && (fds[0].revents & POLLIN) != 0);
+    const bool woken = n > 0 && (fds[0].revents & POLLIN) != 0;  // link events come with a wake
+    const int64_t now_ms = MonoMs();
+    if (woken || mqtt_->inflight() > 0 || !mqtt_->connected() || now_ms - last_mqtt_read_ms_ >= kMqttIdleReadMs) {
+      mqtt_->Poll();
+      last_mqtt_read_ms_ = now_ms;
+    }
+    HandleEvents(woken);
     if (stop_.load()) break;
 
     now_us = env_->NowMicros();

@@ -127,6 +127,7 @@ class Agent {
   bool status_dirty_ = true;
   int64_t last_status_ms_ = 0;
   int64_t last_housekeeping_ms_ = 0;
+  int64_t last_mqtt_read_ms_ = 0;  // the loop's last MqttLink::Poll
   int64_t last_expiry_check_ms_ = 0;
   int64_t last_dropped_ = 0;
   bool backlog_ = true;  // reported as drained once the spool is empty
