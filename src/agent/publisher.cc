@@ -53,8 +53,7 @@ bool Publisher::Send(const SpoolRecord& r, int64_t /*now_ms*/) {
 }
 
 void Publisher::OnStored(const SpoolRecord& record, int64_t now_ms) {
-  if (backlog_ || !link_up_ || !sink_->connected() || inflight_.size() >= options_.max_inflight ||
-      record.id <= cursor_) {
+  if (backlog_ || !CanSend() || record.id <= cursor_) {
     backlog_ = true;
     held_.clear();  // behind them in the spool: the backlog path reads them from there
     return;
@@ -75,7 +74,7 @@ void Publisher::OnStored(const SpoolRecord& record, int64_t now_ms) {
 
 void Publisher::SendHeld(int64_t now_ms) {
   for (const SpoolRecord& r : held_) {
-    if (!link_up_ || !sink_->connected() || inflight_.size() >= options_.max_inflight || !Send(r, now_ms)) {
+    if (!CanSend() || !Send(r, now_ms)) {
       backlog_ = true;  // this one and the rest are read from the spool when the window allows
       break;
     }

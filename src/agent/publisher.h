@@ -81,6 +81,8 @@ class Publisher {
 
  private:
   static uint64_t Tag(int64_t id, uint32_t epoch) { return (static_cast<uint64_t>(epoch) << 40) | static_cast<uint64_t>(id); }
+  // The link is up and the in-flight window has room for one more.
+  bool CanSend() const { return link_up_ && sink_->connected() && inflight_.size() < options_.max_inflight; }
   bool Send(const SpoolRecord& r, int64_t now_ms);
   // Sends the held results in order; what the window or the link refuses waits in the spool.
   void SendHeld(int64_t now_ms);
