@@ -25,7 +25,6 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -100,6 +99,11 @@ CpuSample SampleCpu(pid_t pid) {
   return s;
 }
 
+// Percent of one core between two samples of the same process (schedstat run time over wall time).
+double SchedPercent(const CpuSample& a, const CpuSample& b) {
+  return 100.0 * static_cast<double>(b.sched_ns - a.sched_ns) / 1e9 / (b.wall_s - a.wall_s);
+}
+
 // kB of a /proc/<pid>/status or smaps_rollup line ("VmHWM:     1234 kB").
 int64_t StatusKb(pid_t pid, const std::string& key, const char* file = "status") {
   std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/" + file));
@@ -142,7 +146,7 @@ class ResultCounter {
   ResultCounter(const std::string& url, const std::string& topic) {
     mqtt::ClientOptions o;
     o.server_uri = url;
-    o.client_id = "footprint-observer-" + std::to_string(std::hash<std::string>()(topic));  // one per device
+    o.client_id = "footprint-observer";
     mqtt::ClientCallbacks cb;
     cb.on_message = [this](mqtt::Message m) {
       auto r = mqtt::ResultFromJson(m.payload);
@@ -188,7 +192,8 @@ struct FloorPeer {
   std::unique_ptr<Process> process;
 };
 
-std::vector<FloorPeer> StartFloorPeers(std::string path, int port, double rate_hz, int64_t payload_bytes,
+// `batch`: the results per send of the third peer (a second's worth).
+std::vector<FloorPeer> StartFloorPeers(std::string path, int port, double rate_hz, int batch, int64_t payload_bytes,
                                        const TempDir& dir) {
   std::vector<FloorPeer> peers;
   if (path == "none") return peers;
@@ -205,22 +210,21 @@ std::vector<FloorPeer> StartFloorPeers(std::string path, int port, double rate_h
     return peers;
   }
   const std::string hz = std::to_string(rate_hz), bytes = std::to_string(std::max<int64_t>(payload_bytes, 1));
-  const std::string batch = std::to_string(std::max(1, static_cast<int>(rate_hz)));
-  const auto start = [&](std::string what, int batch, std::vector<std::string> args) {
+  const auto start = [&](std::string what, int sends, std::vector<std::string> args) {
     args.insert(args.begin(), {path, "--rate-hz", hz});
     ProcessOptions po;
     po.stdout_path = "/dev/null";
     po.stderr_path = dir.Join("floor-" + std::to_string(peers.size()) + ".log");
-    peers.push_back({std::move(what), batch, std::make_unique<Process>(args, po)});
+    peers.push_back({std::move(what), sends, std::make_unique<Process>(args, po)});
   };
   const std::string p = std::to_string(port);
   start("wake-ups at the rate only (clock_nanosleep)", 0, {"--mode", "sleep"});
   start("+ spool pwrite, 1 Hz fdatasync, 1 PUBLISH + PUBACK per result", 1,
         {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-1.spool"), "--payload-bytes", bytes, "--batch", "1",
          "--topic", "footprint/floor/1"});
-  start("the same, " + batch + " results per send (each waits up to 1 s)", std::stoi(batch),
+  start("the same, " + std::to_string(batch) + " results per send (each waits up to 1 s)", batch,
         {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-2.spool"), "--payload-bytes", bytes, "--batch",
-         batch, "--topic", "footprint/floor/2"});
+         std::to_string(batch), "--topic", "footprint/floor/2"});
   return peers;
 }
 
@@ -231,7 +235,7 @@ int64_t FileSize(const std::string& path) {
 
 int Main(int argc, char** argv) {
   std::string agent_path, write_model, floor_path;
-  int64_t seconds = 60, warmup = 5, coalesce_ms = 1000, second_coalesce_ms = -1;
+  int64_t seconds = 60, warmup = 5, coalesce_ms = 1000;
   double rate_hz = 10;
   Flags flags("bench_agent_footprint --agent build/bin/edgeloop-agent [--seconds 60] [--rate-hz 10]",
               "The agent's resident memory, CPU share and stripped binary size at a sensor rate, "
@@ -243,9 +247,6 @@ int Main(int argc, char** argv) {
   flags.Int("--warmup", &warmup, "seconds before the measurement starts");
   flags.Int("--coalesce-ms", &coalesce_ms, "the agent's mqtt.coalesce_ms (the default config's 1000: a second's results "
                                           "sent together)");
-  flags.Int("--second-coalesce-ms", &second_coalesce_ms,
-            "a second agent (edge-002) in the same run with this mqtt.coalesce_ms (default -1: none). Its figure "
-            "is biased low: its wake-ups follow the first agent's by milliseconds, when the core is still awake");
   flags.Double("--rate-hz", &rate_hz, "windows per second");
   flags.String("--write-model", &write_model, "only write the benchmark's model to this file (for profiling by hand)");
   Status parsed = flags.Parse(argc, argv);
@@ -270,50 +271,38 @@ int Main(int argc, char** argv) {
   broker.Start();
   const pid_t broker_pid = FindProcessWithArg(broker.dir() + "/mosquitto.conf");
 
-  const auto write_config = [&](const std::string& device, int64_t coalesce) {
-    nlohmann::json config = {{"device_id", device},
-                             {"fleet", "plant-a"},
-                             {"data_dir", dir.Join("data-" + device)},
-                             {"model_file", model_path},
-                             {"mqtt", {{"url", broker.url()}, {"coalesce_ms", coalesce}}},
-                             {"registry", {{"url", ""}, {"poll_seconds", 0}}},
-                             {"source", {{"kind", "synthetic"}, {"rate_hz", rate_hz}, {"seed", 1}}},
-                             {"upload", {{"low_confidence", 0.6}, {"random_share", 0.01}}}};
-    std::ofstream(dir.Join(device + ".json")) << config.dump(2);
-    return dir.Join(device + ".json");
-  };
+  nlohmann::json config = {{"device_id", "edge-001"},
+                           {"fleet", "plant-a"},
+                           {"data_dir", dir.Join("data")},
+                           {"model_file", model_path},
+                           {"mqtt", {{"url", broker.url()}, {"coalesce_ms", coalesce_ms}}},
+                           {"registry", {{"url", ""}, {"poll_seconds", 0}}},
+                           {"source", {{"kind", "synthetic"}, {"rate_hz", rate_hz}, {"seed", 1}}},
+                           {"upload", {{"low_confidence", 0.6}, {"random_share", 0.01}}}};
+  std::ofstream(dir.Join("agent.json")) << config.dump(2);
   ResultCounter counter(broker.url(), "edgeloop/plant-a/devices/edge-001/results");
+
   ProcessOptions po;
   po.stderr_path = dir.Join("agent.log");
   po.stdout_path = "/dev/null";
-  Process agent({agent_path, "--config", write_config("edge-001", coalesce_ms)}, po);
-  // The second agent: the same work with its results sent a batch at a time.
-  std::unique_ptr<ResultCounter> counter2;
-  std::unique_ptr<Process> agent2;
-  ProcessOptions po2 = po;
-  po2.stderr_path = dir.Join("agent2.log");
-  if (second_coalesce_ms >= 0) {
-    counter2 = std::make_unique<ResultCounter>(broker.url(), "edgeloop/plant-a/devices/edge-002/results");
-    agent2 = std::make_unique<Process>(
-        std::vector<std::string>{agent_path, "--config", write_config("edge-002", second_coalesce_ms)}, po2);
-  }
+  Process agent({agent_path, "--config", dir.Join("agent.json")}, po);
   std::this_thread::sleep_for(std::chrono::seconds(warmup));
   if (!agent.Running()) {
     std::fprintf(stderr, "bench_agent_footprint: the agent exited:\n%s", ReadFile(po.stderr_path).c_str());
     return 1;
   }
   // The floor peers start once the agent's results show their mean size, and get a second to settle.
-  std::vector<FloorPeer> floors = StartFloorPeers(floor_path, broker.port(), rate_hz, counter.mean_bytes(), dir);
+  const int second_batch = std::max(1, static_cast<int>(rate_hz));  // a second's results per send
+  std::vector<FloorPeer> floors =
+      StartFloorPeers(floor_path, broker.port(), rate_hz, second_batch, counter.mean_bytes(), dir);
   if (!floors.empty()) std::this_thread::sleep_for(std::chrono::seconds(2));
   std::vector<CpuSample> f0;
   for (FloorPeer& f : floors) f0.push_back(SampleCpu(f.process->pid()));
   const CpuSample a0 = SampleCpu(agent.pid());
-  const CpuSample c0 = agent2 ? SampleCpu(agent2->pid()) : CpuSample{};
   const CpuSample b0 = broker_pid > 0 ? SampleCpu(broker_pid) : CpuSample{};
   const int64_t seqs0 = static_cast<int64_t>(counter.seqs().size());
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   const CpuSample a1 = SampleCpu(agent.pid());
-  const CpuSample c1 = agent2 ? SampleCpu(agent2->pid()) : CpuSample{};
   std::vector<CpuSample> f1;
   for (FloorPeer& f : floors) f1.push_back(SampleCpu(f.process->pid()));
   const CpuSample b1 = broker_pid > 0 ? SampleCpu(broker_pid) : CpuSample{};
@@ -325,16 +314,11 @@ int Main(int argc, char** argv) {
 
   // A clean stop drains the spool: every seq from 1 to the last must have arrived.
   agent.Signal(SIGTERM);
-  if (agent2) agent2->Signal(SIGTERM);
   auto rc = agent.Wait(30000);
-  std::optional<int> rc2 = agent2 ? agent2->Wait(30000) : std::optional<int>(0);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const std::set<int64_t> seqs = counter.seqs();
   const int64_t last = seqs.empty() ? 0 : *seqs.rbegin();
   const int64_t missing = last - static_cast<int64_t>(seqs.size());
-  const std::set<int64_t> seqs2 = counter2 ? counter2->seqs() : std::set<int64_t>{};
-  const int64_t last2 = seqs2.empty() ? 0 : *seqs2.rbegin();
-  const int64_t missing2 = last2 - static_cast<int64_t>(seqs2.size());
 
   const std::string stripped = dir.Join("edgeloop-agent.stripped");
   const std::string cmd = "strip -o '" + stripped + "' '" + agent_path + "'";
@@ -344,7 +328,7 @@ int Main(int argc, char** argv) {
   const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
   const double wall = a1.wall_s - a0.wall_s;
   const double cpu_stat = 100.0 * (a1.ticks - a0.ticks) / tick / wall;
-  const double cpu_sched = 100.0 * (a1.sched_ns - a0.sched_ns) / 1e9 / wall;
+  const double cpu_sched = SchedPercent(a0, a1);
   const double broker_cpu = 100.0 * (b1.sched_ns - b0.sched_ns) / 1e9 / wall;
   const double mb = 1024.0 * 1024.0;
 
@@ -375,22 +359,14 @@ int Main(int argc, char** argv) {
   }
   std::printf("  peer in the same run, mosquitto: resident %.2f MB, CPU %.4f %% of a core%s\n",
               broker_rss_kb * 1024.0 / mb, broker_cpu, floors.empty() ? "" : " (serving the agent and the floor peers)");
-  if (agent2) {
-    const double cpu2 = 100.0 * (c1.sched_ns - c0.sched_ns) / 1e9 / (c1.wall_s - c0.wall_s);
-    std::printf("  the same agent with mqtt.coalesce_ms %lld (edge-002, same run): CPU %.4f %% of a core (ratio to target "
-                "%.2f, %.2fx the first agent), %.1f us/window; seq 1..%lld, %lld missing; exit %d\n",
-                static_cast<long long>(second_coalesce_ms), cpu2, cpu2 / 0.1, cpu_sched > 0 ? cpu2 / cpu_sched : 0.0,
-                (c1.sched_ns - c0.sched_ns) / 1e3 / windows, static_cast<long long>(last2),
-                static_cast<long long>(missing2), rc2 ? *rc2 : -1);
-  }
   if (!floors.empty()) {
     std::printf("  floor of this machine in the same run (bench_footprint_floor: hand-written, no library, %lld-byte "
                 "results, schedstat):\n", static_cast<long long>(counter.mean_bytes()));
     // The agent against the floor that sends as it does: each result at once, or a second's together.
     double like_floor = 0;
     for (size_t i = 0; i < floors.size(); ++i) {
-      const double cpu = 100.0 * (f1[i].sched_ns - f0[i].sched_ns) / 1e9 / (f1[i].wall_s - f0[i].wall_s);
-      if (floors[i].batch == (coalesce_ms > 0 ? std::max(1, static_cast<int>(rate_hz)) : 1)) like_floor = cpu;
+      const double cpu = SchedPercent(f0[i], f1[i]);
+      if (floors[i].batch == (coalesce_ms > 0 ? second_batch : 1)) like_floor = cpu;
       std::printf("    %-62s %8.4f %% %8.4f %% %6.2f\n", floors[i].what.c_str(), cpu, 0.1, cpu / 0.1);
     }
     for (FloorPeer& f : floors) f.process->Signal(SIGTERM);
@@ -402,11 +378,6 @@ int Main(int argc, char** argv) {
   std::printf("  delivery: %lld results in the interval (%.2f/s), %lld in all, seq 1..%lld, %lld missing; agent exit %d\n",
               static_cast<long long>(sent_in_interval), sent_in_interval / wall, static_cast<long long>(seqs.size()),
               static_cast<long long>(last), static_cast<long long>(missing), rc ? *rc : -1);
-  if (agent2 && (missing2 != 0 || !rc2 || *rc2 != 0)) {
-    std::fprintf(stderr, "bench_agent_footprint: the second agent lost results or failed:\n%s",
-                 ReadFile(po2.stderr_path).c_str());
-    return 1;
-  }
   if (missing != 0 || !rc || *rc != 0) {
     std::string gaps;
     for (int64_t seq = 1, shown = 0; seq <= last && shown < 20; ++seq) {
