@@ -3,6 +3,16 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#elif defined(__aarch64__)
+#include <arm_acle.h>
+#if defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
+#endif
+
 namespace edgeloop::agent::spool_format {
 namespace {
 
@@ -42,11 +52,48 @@ uint64_t GetLe(const char* p, int bytes) {
 
 }  // namespace
 
-uint32_t Crc32c(const void* data, size_t n) {
+uint32_t Crc32cTable(const void* data, size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
   uint32_t c = 0xffffffffu;
   for (size_t i = 0; i < n; ++i) c = kCrcTable[(c ^ p[i]) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
+}
+
+// The CPU's CRC-32C instructions (SSE4.2 crc32, ARMv8 crc32c*): 8 bytes a step instead of a table
+// lookup per byte; the table loop was a few percent of the agent's CPU at 10 Hz.
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t Crc32cHw(const unsigned char* p, size_t n) {
+  uint64_t c = 0xffffffffu;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = _mm_crc32_u64(c, v);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; n > 0; --n, ++p) c32 = _mm_crc32_u8(c32, *p);
+  return c32 ^ 0xffffffffu;
+}
+static bool HaveCrcInstructions() { return __builtin_cpu_supports("sse4.2"); }
+#elif defined(__aarch64__) && defined(__linux__) && defined(HWCAP_CRC32)
+__attribute__((target("+crc"))) static uint32_t Crc32cHw(const unsigned char* p, size_t n) {
+  uint32_t c = 0xffffffffu;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = __crc32cd(c, v);
+  }
+  for (; n > 0; --n, ++p) c = __crc32cb(c, *p);
+  return c ^ 0xffffffffu;
+}
+static bool HaveCrcInstructions() { return (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0; }
+#else
+static uint32_t Crc32cHw(const unsigned char* p, size_t n) { return Crc32cTable(p, n); }
+static bool HaveCrcInstructions() { return false; }
+#endif
+
+uint32_t Crc32c(const void* data, size_t n) {
+  static const bool hw = HaveCrcInstructions();
+  return hw ? Crc32cHw(static_cast<const unsigned char*>(data), n) : Crc32cTable(data, n);
 }
 
 void EncodeRecord(const RecordView& r, std::string* out) {

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <random>
 #include <set>
 
+#include "agent/spool_format.h"
 #include "test/support/temp_dir.h"
 
 namespace edgeloop::agent {
@@ -27,6 +29,21 @@ int64_t PutNext(Spool& s, Stream stream, const std::string& payload, int64_t cre
   auto id = s.Put(stream, s.NextSeq(stream), "t", payload, created_ms);
   EXPECT_TRUE(id.ok()) << id.status().ToString();
   return id.ok() ? *id : -1;
+}
+
+TEST(SpoolFormat, Crc32cMatchesTheCheckValueAndTheTableAtEveryLengthAndAlignment) {
+  EXPECT_EQ(spool_format::Crc32c("123456789", 9), 0xe3069283u);  // the CRC-32C check value
+  EXPECT_EQ(spool_format::Crc32cTable("123456789", 9), 0xe3069283u);
+  EXPECT_EQ(spool_format::Crc32c("", 0), 0u);
+  std::mt19937 rng(7);
+  std::string bytes(300, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng());
+  for (size_t offset = 0; offset < 8; ++offset) {
+    for (size_t n = 0; n + offset <= bytes.size(); n += (n < 40 ? 1 : 37)) {
+      ASSERT_EQ(spool_format::Crc32c(bytes.data() + offset, n), spool_format::Crc32cTable(bytes.data() + offset, n))
+          << "offset " << offset << ", length " << n;
+    }
+  }
 }
 
 TEST(FileSpool, PutReadRemoveInOrder) {
