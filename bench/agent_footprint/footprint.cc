@@ -1,6 +1,10 @@
 // bench_agent_footprint: runs the real edgeloop-agent binary at 10 Hz (synthetic source, an INT8
 // Conv1D classifier, every result over MQTT QoS 1 through the durable spool) against a real
-// Mosquitto, and prints what the device pays for it:
+// Mosquitto, and prints what the device pays for it. The model (--model) is the product's default
+// one, trained and quantized by the edgeloop CLI as `make demo` does (its results carry their 128
+// readings only when unsure, for the 1% random sample or an alarm), or a random-weight one that is
+// unsure of every window, so every result carries its window (the worst case: 4x the bytes).
+// What is printed:
 //   RSS      VmHWM (peak) and VmRSS (at the end) from /proc/<pid>/status
 //   CPU      (utime + stime) / wall time from /proc/<pid>/stat over the measured interval, and the
 //            same from the tasks' schedstat (nanoseconds: finer than the 10 ms ticks of stat)
@@ -140,6 +144,27 @@ std::string ReferenceModel() {
   return std::string(bytes->begin(), bytes->end());
 }
 
+// The product's default model as a device gets it: `edgeloop data generate` (the agent's synthetic
+// source draws from the same generator), `edgeloop train` (the default architecture) and
+// `edgeloop quantize` (INT8), in about a second.
+std::string TrainedModel(const std::string& edgeloop, const TempDir& dir) {
+  const std::string data = dir.Join("train.csv"), float_model = dir.Join("float.tflite");
+  const std::string int8_model = dir.Join("model.tflite"), log = dir.Join("train.log");
+  const std::vector<std::vector<std::string>> steps = {
+      {edgeloop, "data", "generate", "--samples", "3000", "--seed", "1", "-o", data},
+      {edgeloop, "train", data, "-o", float_model, "--epochs", "8", "--seed", "1", "--quiet"},
+      {edgeloop, "quantize", float_model, "--calibration", data, "-o", int8_model}};
+  for (const auto& args : steps) {
+    ProcessOptions po;
+    po.stdout_path = log;
+    po.stderr_path = log;
+    Process step(args, po);
+    auto rc = step.Wait(120000);
+    if (!rc || *rc != 0) throw std::runtime_error("model: '" + args[1] + "' failed:\n" + ReadFile(log));
+  }
+  return int8_model;
+}
+
 // Counts the results that reach the broker (seqs seen).
 class ResultCounter {
  public:
@@ -151,7 +176,10 @@ class ResultCounter {
     cb.on_message = [this](mqtt::Message m) {
       auto r = mqtt::ResultFromJson(m.payload);
       std::lock_guard<std::mutex> l(mu_);
-      if (r.ok() && seqs_.insert(r->seq).second) bytes_ += static_cast<int64_t>(m.payload.size());
+      if (r.ok() && seqs_.insert(r->seq).second) {
+        bytes_ += static_cast<int64_t>(m.payload.size());
+        if (!r->window.empty()) ++with_window_;
+      }
       if (m.payload == kProbe) probe_seen_ = true;
     };
     client_ = mqtt::Client::Create(o, cb).value();
@@ -175,12 +203,18 @@ class ResultCounter {
     std::lock_guard<std::mutex> l(mu_);
     return seqs_.empty() ? 0 : bytes_ / static_cast<int64_t>(seqs_.size());
   }
+  // Percent of the results that carried their window (for retraining).
+  double window_percent() {
+    std::lock_guard<std::mutex> l(mu_);
+    return seqs_.empty() ? 0 : 100.0 * static_cast<double>(with_window_) / static_cast<double>(seqs_.size());
+  }
 
  private:
   std::mutex mu_;
   static constexpr const char* kProbe = "footprint-observer-probe";
   std::set<int64_t> seqs_;
   int64_t bytes_ = 0;
+  int64_t with_window_ = 0;
   bool probe_seen_ = false;
   std::unique_ptr<mqtt::Client> client_;
 };
@@ -234,7 +268,7 @@ int64_t FileSize(const std::string& path) {
 }
 
 int Main(int argc, char** argv) {
-  std::string agent_path, write_model, floor_path;
+  std::string agent_path, write_model, floor_path, model = "trained", edgeloop_path;
   int64_t seconds = 60, warmup = 5, coalesce_ms = 1000;
   double rate_hz = 10;
   Flags flags("bench_agent_footprint --agent build/bin/edgeloop-agent [--seconds 60] [--rate-hz 10]",
@@ -248,15 +282,21 @@ int Main(int argc, char** argv) {
   flags.Int("--coalesce-ms", &coalesce_ms, "the agent's mqtt.coalesce_ms (the default config's 1000: a second's results "
                                           "sent together)");
   flags.Double("--rate-hz", &rate_hz, "windows per second");
+  flags.String("--model", &model, "trained: the default model, trained and quantized by the edgeloop CLI; random: "
+                                  "random weights, unsure of every window, so every result carries its window");
+  flags.String("--edgeloop", &edgeloop_path, "the edgeloop CLI that trains the model (default: next to --agent)");
   flags.String("--write-model", &write_model, "only write the benchmark's model to this file (for profiling by hand)");
   Status parsed = flags.Parse(argc, argv);
   if (parsed.ok() && !write_model.empty()) {
     std::ofstream(write_model, std::ios::binary) << ReferenceModel();
     return 0;
   }
-  if (Status st = parsed; !st.ok() || agent_path.empty() || seconds <= 0 || rate_hz <= 0) {
-    std::fprintf(stderr, "bench_agent_footprint: %s\n%s", st.ok() ? "--agent, --seconds > 0 and --rate-hz > 0 are needed"
-                                                                    : st.message().c_str(), flags.Help().c_str());
+  if (Status st = parsed; !st.ok() || agent_path.empty() || seconds <= 0 || rate_hz <= 0 ||
+                           (model != "trained" && model != "random")) {
+    std::fprintf(stderr, "bench_agent_footprint: %s\n%s",
+                 st.ok() ? "--agent, --seconds > 0, --rate-hz > 0 and --model trained|random are needed"
+                         : st.message().c_str(),
+                 flags.Help().c_str());
     return 2;
   }
   if (flags.help_requested()) {
@@ -265,8 +305,13 @@ int Main(int argc, char** argv) {
   }
 
   TempDir dir;
-  const std::string model_path = dir.Join("model.tflite");
-  std::ofstream(model_path, std::ios::binary) << ReferenceModel();
+  if (edgeloop_path.empty()) edgeloop_path = agent_path.substr(0, agent_path.rfind('/') + 1) + "edgeloop";
+  std::string model_path = dir.Join("random.tflite");
+  if (model == "trained") {
+    model_path = TrainedModel(edgeloop_path, dir);
+  } else {
+    std::ofstream(model_path, std::ios::binary) << ReferenceModel();
+  }
   MosquittoServer broker;
   broker.Start();
   const pid_t broker_pid = FindProcessWithArg(broker.dir() + "/mosquitto.conf");
@@ -332,8 +377,12 @@ int Main(int argc, char** argv) {
   const double broker_cpu = 100.0 * (b1.sched_ns - b0.sched_ns) / 1e9 / wall;
   const double mb = 1024.0 * 1024.0;
 
-  std::printf("agent footprint: synthetic source at %.0f Hz, INT8 Conv1D model, QoS 1 to Mosquitto, %.1f s measured "
-              "after %lld s warm-up\n", rate_hz, wall, static_cast<long long>(warmup));
+  std::printf("agent footprint: synthetic source at %.0f Hz, INT8 Conv1D model (%s), QoS 1 to Mosquitto, %.1f s "
+              "measured after %lld s warm-up\n", rate_hz,
+              model == "trained" ? "the default one, trained" : "random weights: every window uploaded", wall,
+              static_cast<long long>(warmup));
+  std::printf("  results: %lld bytes on average, %.1f %% of them with their window\n",
+              static_cast<long long>(counter.mean_bytes()), counter.window_percent());
   std::printf("  %-34s %10s %10s %8s\n", "", "edgeloop", "target", "ratio");
   std::printf("  %-34s %7.2f MB %7.2f MB %8.2f\n", "resident peak (VmHWM)", hwm_kb * 1024.0 / mb, 8.0,
               hwm_kb * 1024.0 / mb / 8.0);
