@@ -40,6 +40,17 @@ Status WriteAll(int fd, const char* data, size_t n, off_t at) {
   return Status::Ok();
 }
 
+// Zeros over [from, to) of the file, a block at a time.
+Status WriteZeros(int fd, off_t from, off_t to) {
+  static const char kZeros[64 << 10] = {};
+  for (off_t at = from; at < to;) {
+    const size_t n = static_cast<size_t>(std::min<off_t>(to - at, static_cast<off_t>(sizeof kZeros)));
+    EL_RETURN_IF_ERROR(WriteAll(fd, kZeros, n, at));
+    at += static_cast<off_t>(n);
+  }
+  return Status::Ok();
+}
+
 Status ReadAll(int fd, char* data, size_t n, off_t at) {
   while (n > 0) {
     ssize_t r = ::pread(fd, data, n, at);
@@ -198,11 +209,15 @@ Status FileSpool::Init() {
           notes_.push_back(where + "; removed the incomplete segment");
           continue;
         }
-        if (::truncate(path.c_str(), static_cast<off_t>(scan.valid_end)) != 0) {
-          return Status::IOError(where + ": cannot truncate: " + std::strerror(errno));
-        }
-        notes_.push_back(where + "; cut " + std::to_string(buf_.size() - scan.valid_end) +
-                         " byte(s) of a torn record (a crash during a write)");
+        // Zeroed, not truncated: the segment keeps the blocks it was created with.
+        const size_t torn = buf_.find_last_not_of('\0') + 1 - scan.valid_end;
+        int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        Status zeroed = fd < 0 ? Status::IOError(std::strerror(errno))
+                               : WriteZeros(fd, static_cast<off_t>(scan.valid_end), static_cast<off_t>(buf_.size()));
+        if (zeroed.ok() && ::fdatasync(fd) != 0) zeroed = Status::IOError(std::strerror(errno));
+        if (fd >= 0) ::close(fd);
+        if (!zeroed.ok()) return Status::IOError(where + ": cannot cut the torn record: " + zeroed.message());
+        notes_.push_back(where + "; cut " + std::to_string(torn) + " byte(s) of a torn record (a crash during a write)");
       } else if (!options_.salvage) {
         return Status::Corruption(where);
       } else {
@@ -257,6 +272,8 @@ Status FileSpool::OpenActive() {
       const std::string path = SegmentPath(last.first_id);
       active_fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
       if (active_fd_ < 0) return Status::IOError("spool " + path + ": cannot open: " + std::strerror(errno));
+      struct stat st;
+      active_capacity_ = ::fstat(active_fd_, &st) == 0 ? static_cast<int64_t>(st.st_size) : last.end;
       return Status::Ok();
     }
   }
@@ -280,6 +297,14 @@ Status FileSpool::Rotate() {
     ::close(fd);
     ::unlink(path.c_str());
     return st.WithPrefix("spool " + path);
+  }
+  // Written full of zeros (spool_format.h). Without room for that (a nearly full disk) the segment
+  // grows with its records instead, and a full disk shows at the Put that needs the space.
+  active_capacity_ = static_cast<int64_t>(fmt::kSegmentHeaderBytes);
+  if (WriteZeros(fd, active_capacity_, options_.segment_bytes).ok()) {
+    active_capacity_ = std::max(active_capacity_, options_.segment_bytes);
+  } else {
+    (void)::ftruncate(fd, active_capacity_);
   }
   if (active_fd_ >= 0) ::close(active_fd_);
   active_fd_ = fd;
@@ -408,21 +433,26 @@ Result<int64_t> FileSpool::Put(Stream stream, int64_t seq, const std::string& to
       }
     }
   }
-  if (segs_.back().end >= options_.segment_bytes && !segs_.back().offsets.empty()) EL_RETURN_IF_ERROR(Rotate());
-  Segment& seg = segs_.back();
   const int64_t id = next_id_;
   buf_.clear();
   fmt::EncodeRecord({id, si, seq, created_ms, topic, payload}, &buf_);
+  if (!segs_.back().offsets.empty() &&
+      static_cast<int64_t>(segs_.back().end + buf_.size()) > options_.segment_bytes) {
+    EL_RETURN_IF_ERROR(Rotate());
+  }
+  Segment& seg = segs_.back();
   Status st = WriteAll(active_fd_, buf_.data(), buf_.size(), seg.end);
   if (st.ok() && options_.sync_every_put && ::fdatasync(active_fd_) != 0) {
     st = Status::IOError("fdatasync: " + Errno(errno));
   }
   if (!st.ok()) {
-    // Not stored: whatever part reached the file is cut off again (the next record would
-    // overwrite it anyway, as it is written at the same offset).
-    (void)::ftruncate(active_fd_, seg.end);
+    // Not stored: whatever part reached the file goes again, so the records still end at seg.end.
+    const int64_t written_end = static_cast<int64_t>(seg.end + buf_.size());
+    if (written_end > active_capacity_) (void)::ftruncate(active_fd_, std::max<int64_t>(active_capacity_, seg.end));
+    (void)WriteZeros(active_fd_, seg.end, std::min(written_end, active_capacity_));
     return st.WithPrefix("spool " + SegmentPath(seg.first_id));
   }
+  active_capacity_ = std::max(active_capacity_, static_cast<int64_t>(seg.end + buf_.size()));
   seg.offsets.push_back(seg.end);
   seg.live.push_back(true);
   ++seg.live_count;

@@ -76,7 +76,8 @@ struct FileSpoolOptions {
   // false: a Put is one write() (in the OS at once: safe against a crash of the agent); the
   // segment reaches the disk at each Sync() (the agent calls it every second) and each rotation.
   bool sync_every_put = false;
-  // A new segment file is started when the current one reaches this size.
+  // A new segment file (created full of zeros, this size) is started when the next record does not
+  // fit in the current one.
   int64_t segment_bytes = 256 << 10;
   // A damaged record in a segment other than the last (where a crash cannot leave one): false =
   // Open fails with Corruption naming the file and offset; true = the intact records before it are
@@ -86,8 +87,9 @@ struct FileSpoolOptions {
 };
 
 // The spool as append-only segment files in a directory (one agent per directory; the agent holds
-// <data_dir>/lock): each Put is one write() of a length-prefixed, CRC-32C-checked record at the end
-// of the current segment; acknowledgements go to a small two-slot ack state file (one pwrite per
+// <data_dir>/lock): each Put is one write() of a length-prefixed, CRC-32C-checked record after the
+// last one of the current segment (a segment is created full of zeros, so this overwrites blocks
+// the file has); acknowledgements go to a small two-slot ack state file (one pwrite per
 // Remove batch); a segment is deleted once all its messages are acknowledged or dropped. Format:
 // spool_format.h. On Open a torn record at the end of the last segment (a crash in the middle of
 // a write) is cut off; everything not acknowledged is live again and is sent again. See
@@ -145,6 +147,7 @@ class FileSpool final : public Spool {
   std::string dir_;
   std::vector<Segment> segs_;  // in id order; the last one is the active segment
   int active_fd_ = -1;
+  int64_t active_capacity_ = 0;  // bytes of the active segment file (records, then its zeros)
   int ack_fd_ = -1;
   uint64_t ack_generation_ = 0;
   bool ack_dirty_ = false;     // the ack state on disk is behind

@@ -171,6 +171,10 @@ SegmentScan ScanSegment(std::string_view data, int64_t first_id,
   size_t off = kSegmentHeaderBytes;
   int64_t expect = first_id;
   while (off < data.size()) {
+    if (data.size() - off < 4 || GetLe(data.data() + off, 4) == 0) {
+      // The zeros a segment is created with, after its last record; anything else is a torn record.
+      if (data.find_first_not_of('\0', off) == std::string_view::npos) break;
+    }
     RecordView r;
     std::string error;
     const size_t n = DecodeRecord(data.substr(off), &r, &error);

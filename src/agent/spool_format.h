@@ -7,6 +7,10 @@
 //     u32 body length, u32 CRC-32C of the body, body:
 //       u8 kind (1 = message), u8 stream, u16 topic length, i64 id, i64 seq, i64 created_ms,
 //       topic bytes, payload bytes (the rest of the body)
+//   zeros to the end of the file: a segment is written full of zeros when it is created, so that
+//     appending overwrites blocks the file already has (no allocation, no size change: the
+//     once-a-second fdatasync then writes only the data, not the inode). A record length of 0
+//     with only zeros after it is the end of the records. (Older segments end at the file's end.)
 //   All integers little-endian. The ids in a segment are contiguous, starting at the id in its name.
 //
 // Ack state file `<dir>/acked`: two 4096-byte slots, written alternately (a torn write can only
@@ -65,12 +69,15 @@ size_t DecodeRecord(std::string_view data, RecordView* out, std::string* error);
 struct SegmentScan {
   size_t valid_end = 0;  // offset just past the last intact record (>= the header when it is intact)
   int64_t records = 0;
-  std::string error;     // empty: the segment parsed to its end; else what is wrong at valid_end
+  // Empty: the segment parsed to its end (the file's end, or a tail of zeros); else what is wrong
+  // at valid_end.
+  std::string error;
 };
 
 // Parses a whole segment: its header, then records whose ids must be first_id, first_id + 1, ...
-// and whose streams are valid. Calls `on_record(record, offset, size)` for each intact one, in
-// order, and stops at the first damaged one.
+// and whose streams are valid, up to the end of the data or a tail of only zeros. Calls
+// `on_record(record, offset, size)` for each intact one, in order, and stops at the first damaged
+// one.
 SegmentScan ScanSegment(std::string_view data, int64_t first_id,
                         const std::function<void(const RecordView&, size_t, size_t)>& on_record);
 

@@ -101,6 +101,41 @@ TEST(FileSpoolRecovery, AcknowledgedSegmentsAreDeleted) {
   EXPECT_EQ(recs->front().seq, 61);
 }
 
+// Segments are created full of zeros, so appends overwrite blocks the file has: the size never
+// changes while the records fit, across a reopen too; a record bigger than a segment still goes in.
+TEST(FileSpoolRecovery, SegmentsAreCreatedFullOfZerosAndKeepTheirSize) {
+  TempDir dir;
+  const std::string spool = dir.Join("spool");
+  FileSpoolOptions o;
+  o.segment_bytes = 4096;
+  const auto only_segment_size = [&] {
+    auto files = SegmentFiles(spool);
+    EXPECT_EQ(files.size(), 1u);
+    return files.empty() ? std::string::npos : Slurp(spool + "/" + files[0]).size();
+  };
+  {
+    auto s = OpenSpool(spool, o);
+    EXPECT_EQ(only_segment_size(), 4096u);
+    for (int i = 0; i < 5; ++i) PutNext(*s, std::string(100, 'a'));
+    EXPECT_EQ(only_segment_size(), 4096u);
+  }
+  {
+    auto s = OpenSpool(spool, o);
+    EXPECT_TRUE(s->recovery_notes().empty());
+    for (int i = 0; i < 5; ++i) PutNext(*s, std::string(100, 'b'));
+    EXPECT_EQ(only_segment_size(), 4096u);
+    EXPECT_EQ(Seqs(*s).size(), 10u);
+    PutNext(*s, std::string(6000, 'c'));  // does not fit: a segment of its own, bigger than 4096
+    EXPECT_EQ(s->segment_count(), 2u);
+    PutNext(*s, "d");
+    EXPECT_EQ(s->segment_count(), 3u);
+  }
+  auto s = OpenSpool(spool, o);
+  EXPECT_TRUE(s->recovery_notes().empty());
+  EXPECT_EQ(Seqs(*s).size(), 12u);
+  EXPECT_EQ(s->NextSeq(Stream::kResults), 13);
+}
+
 TEST(FileSpoolRecovery, TornTailIsCutAndWritingGoesOn) {
   TempDir dir;
   const std::string spool = dir.Join("spool");
@@ -111,17 +146,24 @@ TEST(FileSpoolRecovery, TornTailIsCutAndWritingGoesOn) {
   ASSERT_EQ(files.size(), 1u);
   const std::string seg = spool + "/" + files[0];
   const std::string before = Slurp(seg);
-  // Half of a sixth record, as a crash in the middle of its write() leaves it.
+  // The segment was created full of zeros; its five records end here.
+  const size_t records_end = spool_format::ScanSegment(before, 1, [](const spool_format::RecordView&, size_t, size_t) {
+                             }).valid_end;
+  ASSERT_LT(records_end, before.size());
+  ASSERT_EQ(before.find_first_not_of('\0', records_end), std::string::npos);
+  // Half of a sixth record after them, as a crash in the middle of its write() leaves it.
   std::string record;
   spool_format::EncodeRecord({6, 0, 6, 1000, "t", "never-acknowledged"}, &record);
-  Spit(seg, before + record.substr(0, record.size() / 2));
+  std::string torn = before;
+  torn.replace(records_end, record.size() / 2, record.substr(0, record.size() / 2));
+  Spit(seg, torn);
   {
     auto s = OpenSpool(spool);
     ASSERT_EQ(s->recovery_notes().size(), 1u);
-    EXPECT_NE(s->recovery_notes()[0].find(files[0] + ": offset " + std::to_string(before.size())), std::string::npos)
+    EXPECT_NE(s->recovery_notes()[0].find(files[0] + ": offset " + std::to_string(records_end)), std::string::npos)
         << s->recovery_notes()[0];
     EXPECT_EQ(Seqs(*s), (std::vector<int64_t>{1, 2, 3, 4, 5}));
-    EXPECT_EQ(Slurp(seg), before);  // cut back to the last intact record
+    EXPECT_EQ(Slurp(seg), before);  // the torn bytes are zeros again
     PutNext(*s, "after");
   }
   auto s = OpenSpool(spool);
