@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,6 +108,7 @@ int64_t SegmentId(const char* name) {
 FileSpool::FileSpool(const FileSpoolOptions& options) : options_(options) {}
 
 FileSpool::~FileSpool() {
+  UnmapActive();
   if (active_fd_ >= 0) {
     if (seg_unsynced_) ::fdatasync(active_fd_);
     ::close(active_fd_);
@@ -274,6 +276,7 @@ Status FileSpool::OpenActive() {
       if (active_fd_ < 0) return Status::IOError("spool " + path + ": cannot open: " + std::strerror(errno));
       struct stat st;
       active_capacity_ = ::fstat(active_fd_, &st) == 0 ? static_cast<int64_t>(st.st_size) : last.end;
+      MapActive();
       return Status::Ok();
     }
   }
@@ -306,8 +309,10 @@ Status FileSpool::Rotate() {
   } else {
     (void)::ftruncate(fd, active_capacity_);
   }
+  UnmapActive();
   if (active_fd_ >= 0) ::close(active_fd_);
   active_fd_ = fd;
+  MapActive();
   Segment seg;
   seg.first_id = next_id_;
   seg.end = static_cast<uint32_t>(fmt::kSegmentHeaderBytes);
@@ -315,6 +320,20 @@ Status FileSpool::Rotate() {
   seg_unsynced_ = true;
   dir_unsynced_ = true;
   return Status::Ok();
+}
+
+void FileSpool::MapActive() {
+  if (active_capacity_ <= static_cast<int64_t>(fmt::kSegmentHeaderBytes)) return;
+  void* p = ::mmap(nullptr, static_cast<size_t>(active_capacity_), PROT_READ | PROT_WRITE, MAP_SHARED, active_fd_, 0);
+  if (p == MAP_FAILED) return;  // write() then, as for the part of a segment past its zeros
+  active_map_ = static_cast<char*>(p);
+  active_map_bytes_ = static_cast<size_t>(active_capacity_);
+}
+
+void FileSpool::UnmapActive() {
+  if (active_map_ != nullptr) ::munmap(active_map_, active_map_bytes_);
+  active_map_ = nullptr;
+  active_map_bytes_ = 0;
 }
 
 bool FileSpool::Locate(int64_t id, size_t* seg, size_t* index) const {
@@ -441,7 +460,12 @@ Result<int64_t> FileSpool::Put(Stream stream, int64_t seq, const std::string& to
     EL_RETURN_IF_ERROR(Rotate());
   }
   Segment& seg = segs_.back();
-  Status st = WriteAll(active_fd_, buf_.data(), buf_.size(), seg.end);
+  Status st;
+  if (seg.end + buf_.size() <= active_map_bytes_) {
+    std::memcpy(active_map_ + seg.end, buf_.data(), buf_.size());  // the page cache, as a write() would
+  } else {
+    st = WriteAll(active_fd_, buf_.data(), buf_.size(), seg.end);
+  }
   if (st.ok() && options_.sync_every_put && ::fdatasync(active_fd_) != 0) {
     st = Status::IOError("fdatasync: " + Errno(errno));
   }

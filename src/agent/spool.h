@@ -73,8 +73,9 @@ struct FileSpoolOptions {
   int64_t max_bytes = 100 << 20;
   int64_t max_age_ms = int64_t{168} * 3600 * 1000;
   // true: every Put fdatasyncs its segment before returning (power-safe per Put).
-  // false: a Put is one write() (in the OS at once: safe against a crash of the agent); the
-  // segment reaches the disk at each Sync() (the agent calls it every second) and each rotation.
+  // false: a Put is one copy into the page cache (a store into the shared mapping, or a write():
+  // safe against a crash of the agent at once); the segment reaches the disk at each Sync() (the
+  // agent calls it every second) and each rotation.
   bool sync_every_put = false;
   // A new segment file (created full of zeros, this size) is started when the next record does not
   // fit in the current one.
@@ -87,10 +88,10 @@ struct FileSpoolOptions {
 };
 
 // The spool as append-only segment files in a directory (one agent per directory; the agent holds
-// <data_dir>/lock): each Put is one write() of a length-prefixed, CRC-32C-checked record after the
-// last one of the current segment (a segment is created full of zeros, so this overwrites blocks
-// the file has); acknowledgements go to a small two-slot ack state file (one pwrite per
-// Remove batch); a segment is deleted once all its messages are acknowledged or dropped. Format:
+// <data_dir>/lock): each Put copies a length-prefixed, CRC-32C-checked record after the last one
+// of the current segment (created full of zeros and mapped shared: a memcpy into the page cache
+// over blocks the file has, no system call); acknowledgements go to a small two-slot ack state
+// file (one pwrite per Remove batch); a segment is deleted once all its messages are acknowledged or dropped. Format:
 // spool_format.h. On Open a torn record at the end of the last segment (a crash in the middle of
 // a write) is cut off; everything not acknowledged is live again and is sent again. See
 // src/agent/README.md for the durability reasoning.
@@ -132,6 +133,9 @@ class FileSpool final : public Spool {
   Status Init();
   std::string SegmentPath(int64_t first_id) const;
   Status OpenActive();
+  // Maps the active segment's first active_capacity_ bytes (nothing if that fails: write() then).
+  void MapActive();
+  void UnmapActive();
   Status Rotate();
   // The segment holding `id` and its index there, or false.
   bool Locate(int64_t id, size_t* seg, size_t* index) const;
@@ -148,6 +152,10 @@ class FileSpool final : public Spool {
   std::vector<Segment> segs_;  // in id order; the last one is the active segment
   int active_fd_ = -1;
   int64_t active_capacity_ = 0;  // bytes of the active segment file (records, then its zeros)
+  // The active segment mapped shared (its size when opened): a Put is a memcpy into the page cache
+  // there instead of a write() system call; past it (a record bigger than a segment) write().
+  char* active_map_ = nullptr;
+  size_t active_map_bytes_ = 0;
   int ack_fd_ = -1;
   uint64_t ack_generation_ = 0;
   bool ack_dirty_ = false;     // the ack state on disk is behind
