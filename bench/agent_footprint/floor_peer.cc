@@ -4,8 +4,10 @@
 // stopping. The MQTT packets are written by hand on purpose: any client library would add work,
 // and the point is the floor under every library.
 //   --mode sleep     wakes at --rate-hz on an absolute deadline and does nothing else
-//   --mode publish   per tick: one result of --payload-bytes into a spool file (pwrite), a
-//                    fdatasync of it once a second, and MQTT 3.1.1 QoS 1 to 127.0.0.1:--port.
+//   --mode publish   per tick: one result of --payload-bytes into a spool file (written full of
+//                    zeros first and mapped shared, as the agent's spool segments are, used as a
+//                    ring: a memcpy per result), a fdatasync of it once a second, and MQTT 3.1.1
+//                    QoS 1 to 127.0.0.1:--port.
 //                    --batch 1: one PUBLISH sent and its PUBACK read per tick (what the results
 //                    contract asks: one result per message, durable before it is sent);
 //                    --batch N: the PUBLISHes of N ticks go in one send, their PUBACKs read then
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -140,19 +143,28 @@ int Main(int argc, char** argv) {
   }
   std::signal(SIGTERM, OnTerm);
   int sock = -1, spool = -1;
+  constexpr size_t kSpoolBytes = 4 << 20;
+  char* ring = nullptr;
   if (publish) {
     sock = Connect(static_cast<int>(port), "footprint-floor-" + std::to_string(::getpid()));
-    spool = ::open(spool_path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
-    if (sock < 0 || spool < 0) {
-      std::fprintf(stderr, "bench_footprint_floor: cannot connect to port %lld or open %s\n", static_cast<long long>(port), spool_path.c_str());
+    spool = ::open(spool_path.c_str(), O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0644);
+    const std::string zeros(kSpoolBytes, '\0');
+    void* map = MAP_FAILED;
+    if (spool >= 0 && ::pwrite(spool, zeros.data(), zeros.size(), 0) == static_cast<ssize_t>(zeros.size()) &&
+        ::fdatasync(spool) == 0) {
+      map = ::mmap(nullptr, kSpoolBytes, PROT_READ | PROT_WRITE, MAP_SHARED, spool, 0);
+    }
+    if (sock < 0 || map == MAP_FAILED) {
+      std::fprintf(stderr, "bench_footprint_floor: cannot connect to port %lld or set up %s\n", static_cast<long long>(port), spool_path.c_str());
       return 1;
     }
+    ring = static_cast<char*>(map);
   }
   const std::string payload(static_cast<size_t>(payload_bytes), 'x');
   const long period_ns = static_cast<long>(1e9 / rate_hz);
   const long ticks_per_sync = std::max(1L, static_cast<long>(rate_hz));
   std::vector<uint8_t> out, record, acks(4 * static_cast<size_t>(batch));
-  off_t spool_end = 0;
+  size_t spool_end = 0;
   timespec deadline;
   ::clock_gettime(CLOCK_MONOTONIC, &deadline);
   for (long tick = 1; !g_stop; ++tick) {
@@ -161,8 +173,10 @@ int Main(int argc, char** argv) {
     if (!publish) continue;
     record.clear();
     AppendPublish(&record, topic, static_cast<uint16_t>(tick % 65535 + 1), payload);
-    if (::pwrite(spool, record.data(), record.size(), spool_end) != static_cast<ssize_t>(record.size())) return 1;
-    spool_end += static_cast<off_t>(record.size());
+    if (record.size() > kSpoolBytes) return 1;
+    if (spool_end + record.size() > kSpoolBytes) spool_end = 0;  // a ring: the floor keeps no state
+    std::memcpy(ring + spool_end, record.data(), record.size());
+    spool_end += record.size();
     if (tick % ticks_per_sync == 0) ::fdatasync(spool);
     out.insert(out.end(), record.begin(), record.end());
     if (tick % batch != 0) continue;

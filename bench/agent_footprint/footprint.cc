@@ -253,7 +253,7 @@ std::vector<FloorPeer> StartFloorPeers(std::string path, int port, double rate_h
   };
   const std::string p = std::to_string(port);
   start("wake-ups at the rate only (clock_nanosleep)", 0, {"--mode", "sleep"});
-  start("+ spool pwrite, 1 Hz fdatasync, 1 PUBLISH + PUBACK per result", 1,
+  start("+ spool store (mapped), 1 Hz fdatasync, 1 PUBLISH + PUBACK per result", 1,
         {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-1.spool"), "--payload-bytes", bytes, "--batch", "1",
          "--topic", "footprint/floor/1"});
   start("the same, " + std::to_string(batch) + " results per send (each waits up to 1 s)", batch,

@@ -464,7 +464,7 @@ void Agent::ProcessWindow(const std::vector<float>& window, const std::string& w
 }
 
 // Spool first, then MQTT: a message exists only once it is durable.
-void Agent::Store(Stream stream, const std::string& topic, const std::string& payload) {
+void Agent::Store(Stream stream, const std::string& topic, std::string payload) {
   SpoolRecord rec;
   rec.stream = stream;
   rec.seq = spool_->NextSeq(stream);
@@ -478,8 +478,8 @@ void Agent::Store(Stream stream, const std::string& topic, const std::string& pa
   }
   rec.id = *id;
   rec.topic = topic;
-  rec.payload = payload;
-  publisher_->OnStored(rec, MonoMs());
+  rec.payload = std::move(payload);
+  publisher_->OnStored(std::move(rec), MonoMs());
 }
 
 void Agent::RaiseOrClear(const AlarmDebouncer::Update& u, float score, int64_t result_seq) {

@@ -90,7 +90,7 @@ class Agent {
   // Handles the queued events; `woken`: the eventfd is readable (its count is reset first).
   void HandleEvents(bool woken);
   void ProcessWindow(const std::vector<float>& window, const std::string& where);
-  void Store(Stream stream, const std::string& topic, const std::string& payload);
+  void Store(Stream stream, const std::string& topic, std::string payload);
   void RaiseOrClear(const AlarmDebouncer::Update& u, float score, int64_t result_seq);
   void Housekeeping(bool force_status);
   void PublishStatus(bool online);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <utility>
 
 namespace edgeloop::agent {
 
@@ -52,7 +53,7 @@ bool Publisher::Send(const SpoolRecord& r, int64_t /*now_ms*/) {
   return true;
 }
 
-void Publisher::OnStored(const SpoolRecord& record, int64_t now_ms) {
+void Publisher::OnStored(SpoolRecord record, int64_t now_ms) {
   if (backlog_ || !CanSend() || record.id <= cursor_) {
     backlog_ = true;
     held_.clear();  // behind them in the spool: the backlog path reads them from there
@@ -60,7 +61,7 @@ void Publisher::OnStored(const SpoolRecord& record, int64_t now_ms) {
   }
   if (options_.coalesce_ms > 0 && record.stream == Stream::kResults) {
     if (held_.empty()) held_since_ms_ = now_ms;
-    held_.push_back(record);
+    held_.push_back(std::move(record));
     return;
   }
   SendHeld(now_ms);  // the older results first: spool order

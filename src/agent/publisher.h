@@ -63,7 +63,7 @@ class Publisher {
   // A completion from the sink, with the tag given to Publish.
   void OnComplete(uint64_t tag, const Status& status, int64_t now_ms);
   // A message was just stored (`record` with its id): sends it now if nothing older waits.
-  void OnStored(const SpoolRecord& record, int64_t now_ms);
+  void OnStored(SpoolRecord record, int64_t now_ms);
   // Sends what the window allows, reading the spool when it is behind, and the held results when
   // they are due; deletes acknowledged messages when a batch is due. `force_flush`: both now.
   // Returns the spool's error if reading failed.

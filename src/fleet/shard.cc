@@ -296,7 +296,7 @@ void Shard::Produce(Device& d, int64_t now_ms) {
       return;
     }
     agent::SpoolRecord rec{*id, stream, seq, now_ms, topic, std::move(payload)};
-    d.publisher->OnStored(rec, now_ms);
+    d.publisher->OnStored(std::move(rec), now_ms);
   };
   put(agent::Stream::kResults, r.seq, d.results_topic, mqtt::ResultToJson(r));
   bool alarm = false;
