@@ -43,10 +43,11 @@ Status WriteAll(int fd, const char* data, size_t n, off_t at) {
 
 // Zeros over [from, to) of the file, a block at a time.
 Status WriteZeros(int fd, off_t from, off_t to) {
-  static const char kZeros[64 << 10] = {};
+  if (from >= to) return Status::Ok();
+  const std::string zeros(static_cast<size_t>(std::min<off_t>(to - from, off_t{64} << 10)), '\0');  // not in the binary
   for (off_t at = from; at < to;) {
-    const size_t n = static_cast<size_t>(std::min<off_t>(to - at, static_cast<off_t>(sizeof kZeros)));
-    EL_RETURN_IF_ERROR(WriteAll(fd, kZeros, n, at));
+    const size_t n = static_cast<size_t>(std::min<off_t>(to - at, static_cast<off_t>(zeros.size())));
+    EL_RETURN_IF_ERROR(WriteAll(fd, zeros.data(), n, at));
     at += static_cast<off_t>(n);
   }
   return Status::Ok();
