@@ -176,6 +176,9 @@ Status Agent::Init() {
   mqtt_ = std::move(*link);
   Publisher::Options publish_options;
   publish_options.coalesce_ms = cfg_.mqtt.coalesce_ms;
+  // Held results are on disk before they go: a power loss then never takes back a seq the
+  // collector has. (Sent as stored, with coalescing off, that would be an fdatasync per result.)
+  publish_options.sync_before_send = cfg_.mqtt.coalesce_ms > 0;
   publisher_ = std::make_unique<Publisher>(spool_.get(), mqtt_.get(), publish_options);
 
   if (cfg_.registry.public_key.empty()) {
@@ -560,8 +563,11 @@ void Agent::Housekeeping(bool force_status) {
     status_dirty_ = true;
     Log(LogLevel::kError, failure);
   }
-  // The spool's durability point: what was committed in the last second reaches the disk.
-  if (Status st = spool_->Sync(); !st.ok()) spool_error_log_.Log(LogLevel::kError, st.message());
+  // The spool's durability point: what was committed in the last second reaches the disk, unless
+  // the publisher synced it before a send within about that second (one fdatasync a second).
+  if (publisher_->last_sync_ms() <= now - kHousekeepingMs * 9 / 10) {
+    if (Status st = spool_->Sync(); !st.ok()) spool_error_log_.Log(LogLevel::kError, st.message());
+  }
   if (now - last_expiry_check_ms_ >= kExpiryCheckMs) {
     last_expiry_check_ms_ = now;
     auto dropped = spool_->DropExpired(NowMs());  // ages are wall-clock: created_ms is a timestamp

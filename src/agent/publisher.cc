@@ -73,7 +73,15 @@ void Publisher::OnStored(SpoolRecord record, int64_t now_ms) {
   }
 }
 
+void Publisher::SyncBeforeSend(int64_t now_ms) {
+  if (!options_.sync_before_send) return;
+  Status st = spool_->Sync();  // cheap when nothing was written since the last one
+  last_sync_ms_ = now_ms;
+  if (!st.ok() && sync_status_.ok()) sync_status_ = st;
+}
+
 void Publisher::SendHeld(int64_t now_ms) {
+  if (!held_.empty() && CanSend()) SyncBeforeSend(now_ms);
   for (const SpoolRecord& r : held_) {
     if (!CanSend() || !Send(r, now_ms)) {
       backlog_ = true;  // this one and the rest are read from the spool when the window allows
@@ -90,6 +98,7 @@ int64_t Publisher::next_send_ms() const {
 
 Status Publisher::Pump(int64_t now_ms, bool force_flush) {
   Status flush = FlushAcks(now_ms, force_flush);
+  if (flush.ok() && !sync_status_.ok()) flush = std::exchange(sync_status_, Status::Ok());
   if (!link_up_ || !sink_->connected()) return flush;
   if (!held_.empty() && (force_flush || now_ms >= next_send_ms())) SendHeld(now_ms);
   // Refused messages whose retry time has come.
@@ -104,6 +113,7 @@ Status Publisher::Pump(int64_t now_ms, bool force_flush) {
       it = retry_.erase(it);
       continue;
     }
+    SyncBeforeSend(now_ms);
     if (!Send(recs->front(), now_ms)) return flush;
     it = retry_.erase(it);
   }
@@ -114,6 +124,7 @@ Status Publisher::Pump(int64_t now_ms, bool force_flush) {
       backlog_ = false;
       break;
     }
+    SyncBeforeSend(now_ms);
     for (const SpoolRecord& r : *recs) {
       if (!acked_set_.count(r.id) && !retry_.count(r.id) && !inflight_.count(r.id)) {
         if (!Send(r, now_ms)) return flush;  // the link went down; try again later

@@ -14,6 +14,11 @@
 //     oldest has waited that long, so a second's results cost one wake-up for their PUBACKs and
 //     back-to-back sends instead of one round trip each. Still one result per MQTT message. Any
 //     other stream (alarms) goes at once, after the held results so the spool order holds.
+//   - `sync_before_send`: the spool is synced (Spool::Sync) before held results or messages read
+//     back from the spool go out, so what the broker has is on disk first: after a power loss the
+//     spool never knows less than the broker, and no seq is handed out twice (a collector would
+//     take the second one for a duplicate). A message sent as it is stored (an alarm, or
+//     everything with coalesce_ms 0) goes without waiting for the disk.
 //
 // Completions come from MQTT's threads; the owner forwards them to OnComplete on its own thread.
 // Thread-safety: none; the agent's loop thread owns it.
@@ -21,6 +26,7 @@
 #define EDGELOOP_AGENT_PUBLISHER_H_
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -48,6 +54,7 @@ class Publisher {
     size_t ack_batch = 64;
     int64_t ack_flush_ms = 1000;
     int64_t coalesce_ms = 0;  // 0: every message goes as soon as it is stored
+    bool sync_before_send = false;
   };
   // `spool` and `sink` must outlive the Publisher.
   Publisher(Spool* spool, MessageSink* sink, Options options);
@@ -70,6 +77,8 @@ class Publisher {
   Status Pump(int64_t now_ms, bool force_flush = false);
   // When the held results are due (for the owner's wait), or INT64_MAX when none are held.
   int64_t next_send_ms() const;
+  // When sync_before_send last synced the spool (INT64_MIN: never), for the owner's own syncs.
+  int64_t last_sync_ms() const { return last_sync_ms_; }
 
   // True while messages wait for a free in-flight slot or a retry (completions are then urgent).
   bool waiting() const { return backlog_ || !retry_.empty(); }
@@ -84,6 +93,9 @@ class Publisher {
   // The link is up and the in-flight window has room for one more.
   bool CanSend() const { return link_up_ && sink_->connected() && inflight_.size() < options_.max_inflight; }
   bool Send(const SpoolRecord& r, int64_t now_ms);
+  // sync_before_send: Spool::Sync before messages not sent as they were stored go out. A failure is
+  // kept for Pump to return; the messages go anyway (a device keeps reporting while it can).
+  void SyncBeforeSend(int64_t now_ms);
   // Sends the held results in order; what the window or the link refuses waits in the spool.
   void SendHeld(int64_t now_ms);
   Status FlushAcks(int64_t now_ms, bool force);
@@ -99,6 +111,8 @@ class Publisher {
   std::map<int64_t, int64_t> retry_;      // id -> when to try again (ms)
   std::vector<SpoolRecord> held_;         // coalesce_ms: stored, after cursor_, not yet sent
   int64_t held_since_ms_ = 0;
+  int64_t last_sync_ms_ = std::numeric_limits<int64_t>::min();
+  Status sync_status_;
   std::vector<int64_t> acked_;            // acknowledged, not yet deleted
   std::set<int64_t> acked_set_;
   int64_t last_flush_ms_ = 0;

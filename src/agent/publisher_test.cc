@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <limits>
+#include <set>
 
 #include "test/support/temp_dir.h"
 
@@ -17,8 +19,10 @@ class ScriptedSink : public MessageSink {
   Status Publish(const std::string& topic, const std::string& payload, uint64_t tag) override {
     if (!up) return Status::Unavailable("down");
     sent.push_back({topic, payload, tag});
+    if (on_publish) on_publish(payload);
     return Status::Ok();
   }
+  std::function<void(const std::string&)> on_publish;
   struct Sent {
     std::string topic, payload;
     uint64_t tag;
@@ -216,6 +220,80 @@ TEST_F(PublisherTest, HeldResultsBeyondTheWindowGoFromTheSpoolAsPubacksFreeIt) {
   ASSERT_TRUE(pub_->Pump(1001 + 1000).ok());
   EXPECT_EQ(sink_.sent.size(), 3u);
   EXPECT_EQ(sink_.sent.back().payload, "m6");
+}
+
+// The real file spool, noting whether everything put was synced since.
+class SyncTrackingSpool : public Spool {
+ public:
+  explicit SyncTrackingSpool(Spool* real) : real_(real) {}
+  int64_t NextSeq(Stream stream) const override { return real_->NextSeq(stream); }
+  Result<int64_t> Put(Stream stream, int64_t seq, const std::string& topic, const std::string& payload,
+                      int64_t created_ms) override {
+    auto id = real_->Put(stream, seq, topic, payload, created_ms);
+    if (id.ok()) unsynced.insert(payload);
+    return id;
+  }
+  Result<std::vector<SpoolRecord>> ReadAfter(int64_t after_id, size_t limit) override {
+    return real_->ReadAfter(after_id, limit);
+  }
+  Status Remove(std::span<const int64_t> ids) override { return real_->Remove(ids); }
+  Result<int64_t> DropExpired(int64_t now_ms) override { return real_->DropExpired(now_ms); }
+  Status Sync() override {
+    Status st = real_->Sync();
+    if (st.ok()) unsynced.clear();
+    return st;
+  }
+  SpoolStats stats() const override { return real_->stats(); }
+  std::set<std::string> unsynced;  // payloads put and not synced since
+
+ private:
+  Spool* real_;
+};
+
+TEST_F(PublisherTest, SyncBeforeSendPutsSpooledAndHeldMessagesOnDiskBeforeTheyGo) {
+  for (bool sync_before_send : {true, false}) {
+    SCOPED_TRACE(sync_before_send ? "sync_before_send" : "without");
+    testing_support::TempDir dir;
+    auto file = FileSpool::Open(dir.Join("spool"), {});
+    ASSERT_TRUE(file.ok());
+    SyncTrackingSpool spool(file->get());
+    ScriptedSink sink;
+    Publisher::Options o;
+    o.coalesce_ms = 1000;
+    o.sync_before_send = sync_before_send;
+    Publisher pub(&spool, &sink, o);
+    std::vector<std::string> went_unsynced;
+    sink.on_publish = [&](const std::string& payload) {
+      if (spool.unsynced.count(payload)) went_unsynced.push_back(payload);
+    };
+    int64_t now = 0;
+    const auto put = [&](const std::string& payload, Stream stream) {
+      SpoolRecord r{0, stream, spool.NextSeq(stream), now, "t", payload};
+      r.id = *spool.Put(stream, r.seq, r.topic, r.payload, now);
+      pub.OnStored(r, now);
+    };
+    put("offline-1", Stream::kResults);  // stored while the link is down: read back from the spool
+    put("offline-2", Stream::kResults);
+    sink.up = true;
+    pub.OnConnected(now);
+    ASSERT_TRUE(pub.Pump(now).ok());
+    put("held-1", Stream::kResults);  // held for coalesce_ms
+    put("held-2", Stream::kResults);
+    now += 1000;
+    ASSERT_TRUE(pub.Pump(now).ok());
+    ASSERT_EQ(sink.sent.size(), 4u);
+    if (sync_before_send) {
+      EXPECT_TRUE(went_unsynced.empty()) << went_unsynced.front();
+      EXPECT_EQ(pub.last_sync_ms(), now);
+    } else {
+      EXPECT_EQ(went_unsynced, (std::vector<std::string>{"offline-1", "offline-2", "held-1", "held-2"}));
+    }
+    // An alarm goes as it is stored, without waiting for the disk (documented).
+    went_unsynced.clear();
+    put("alarm", Stream::kAlarms);
+    EXPECT_EQ(sink.sent.back().payload, "alarm");
+    EXPECT_EQ(went_unsynced, std::vector<std::string>{"alarm"});
+  }
 }
 
 }  // namespace
