@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "agent/spool_format.h"
 
@@ -89,6 +92,50 @@ Status SyncDir(const std::string& dir) {
   ::close(fd);
   if (rc != 0) return Status::IOError("spool " + dir + ": fsync: " + std::strerror(e));
   return Status::Ok();
+}
+
+// A store into the mapped segment raises SIGBUS where write() would return EIO: a page that cannot
+// be read back (a failing SD card), or a file cut short underneath the spool. The handler turns
+// that into an error of the Put, as write() would, instead of killing the device's agent; any
+// other SIGBUS goes to what handled it before.
+// volatile: the stores around the memcpy must happen (the compiler knows memcpy does not read it).
+thread_local sigjmp_buf* volatile t_store_jump = nullptr;
+struct sigaction g_previous_sigbus;
+
+void OnSigbus(int sig, siginfo_t* info, void* context) {
+  if (t_store_jump != nullptr) siglongjmp(*t_store_jump, 1);
+  if ((g_previous_sigbus.sa_flags & SA_SIGINFO) != 0 && g_previous_sigbus.sa_sigaction != nullptr) {
+    g_previous_sigbus.sa_sigaction(sig, info, context);
+  } else if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN) {
+    g_previous_sigbus.sa_handler(sig);
+  } else {
+    ::signal(SIGBUS, SIG_DFL);  // the default action, at once
+    ::raise(sig);
+  }
+}
+
+void InstallSigbusHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = OnSigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;  // not blocked in the handler: nothing to unblock after the jump
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, &g_previous_sigbus);
+  });
+}
+
+// memcpy into the mapping; false if it faulted (nothing to undo: the caller zeroes the range).
+bool GuardedCopy(char* dst, const char* src, size_t n) {
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, /*savemask=*/0) != 0) {  // no signal mask saved: no system call per store
+    t_store_jump = nullptr;
+    return false;
+  }
+  t_store_jump = &jump;
+  std::memcpy(dst, src, n);
+  t_store_jump = nullptr;
+  return true;
 }
 
 // "00000000000000000042.seg" -> 42; -1 for any other name.
@@ -325,6 +372,7 @@ Status FileSpool::Rotate() {
 
 void FileSpool::MapActive() {
   if (active_capacity_ <= static_cast<int64_t>(fmt::kSegmentHeaderBytes)) return;
+  InstallSigbusHandler();
   void* p = ::mmap(nullptr, static_cast<size_t>(active_capacity_), PROT_READ | PROT_WRITE, MAP_SHARED, active_fd_, 0);
   if (p == MAP_FAILED) return;  // write() then, as for the part of a segment past its zeros
   active_map_ = static_cast<char*>(p);
@@ -463,7 +511,11 @@ Result<int64_t> FileSpool::Put(Stream stream, int64_t seq, const std::string& to
   Segment& seg = segs_.back();
   Status st;
   if (seg.end + buf_.size() <= active_map_bytes_) {
-    std::memcpy(active_map_ + seg.end, buf_.data(), buf_.size());  // the page cache, as a write() would
+    // The page cache, as a write() would. A fault is this Put's I/O error; write() from now on.
+    if (!GuardedCopy(active_map_ + seg.end, buf_.data(), buf_.size())) {
+      st = Status::IOError("I/O error storing into the mapped segment (SIGBUS); writing with write() from now on");
+      UnmapActive();
+    }
   } else {
     st = WriteAll(active_fd_, buf_.data(), buf_.size(), seg.end);
   }

@@ -197,6 +197,36 @@ TEST(FileSpool, FullDiskFollowsTheFailureContract) {
   EXPECT_EQ(s->NextSeq(Stream::kResults), static_cast<int64_t>(recs->size()) + 1);
 }
 
+// The mapped segment cut short underneath the spool: the store into it faults (SIGBUS), as it would
+// on a page a failing disk cannot read back. That Put fails as a write() would, consuming nothing,
+// and the spool goes on with write().
+TEST(FileSpool, AStoreThatFaultsIsAnIOErrorNotACrash) {
+  TempDir dir;
+  const std::string path = dir.Join("spool");
+  FileSpoolOptions o;
+  o.segment_bytes = 64 << 10;
+  auto s = OpenSpool(path, o);
+  ASSERT_NE(s, nullptr);
+  ASSERT_GT(PutNext(*s, Stream::kResults, "stored"), 0);
+  const std::string segment = path + "/00000000000000000001.seg";
+  ASSERT_EQ(::truncate(segment.c_str(), 0), 0);
+  const SpoolStats before = s->stats();
+  auto id = s->Put(Stream::kResults, 2, "t", "faults", 1000);
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), StatusCode::kIOError);
+  EXPECT_NE(id.status().message().find("SIGBUS"), std::string::npos) << id.status().ToString();
+  EXPECT_NE(id.status().message().find(segment), std::string::npos) << id.status().ToString();
+  EXPECT_EQ(s->NextSeq(Stream::kResults), 2);
+  EXPECT_EQ(s->stats().count, before.count);
+  // write() from now on: the next Put is stored and reads back.
+  auto next = s->Put(Stream::kResults, 2, "t", "after", 1000);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  auto recs = s->ReadAfter(*next - 1, 10);
+  ASSERT_TRUE(recs.ok()) << recs.status().ToString();
+  ASSERT_EQ(recs->size(), 1u);
+  EXPECT_EQ(recs->front().payload, "after");
+}
+
 TEST(FileSpool, NotASpoolIsCorruption) {
   TempDir dir;
   ASSERT_EQ(::mkdir(dir.Join("spool").c_str(), 0700), 0);
