@@ -216,6 +216,17 @@ inline void ExpectContiguous(const std::set<int64_t>& seqs, int64_t n) {
   EXPECT_EQ(*seqs.rbegin(), n);
 }
 
+// After a device's last run ended: every seq from 1 to the highest one seen arrived, and that is
+// at least `at_least` (the last messages get half a second to come through the broker).
+inline void ExpectEverySeqArrived(Observer& obs, int64_t at_least) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::set<int64_t> seqs = obs.seqs();
+  ASSERT_FALSE(seqs.empty());
+  const int64_t last = *seqs.rbegin();
+  EXPECT_GE(last, at_least);
+  ExpectContiguous(seqs, last);
+}
+
 }  // namespace edgeloop::agent::testing
 
 #endif  // EDGELOOP_AGENT_AGENT_TEST_UTIL_H_
