@@ -158,7 +158,8 @@ void MqttLink::ConnectorLoop() {
     if (stop_) return;
     lock.unlock();
     bool session_present = false;
-    Status st = ConnectOnce(&session_present);
+    SocketId socket;
+    Status st = ConnectOnce(&session_present, &socket);
     lock.lock();
     Notice n;
     if (st.ok()) {
@@ -166,6 +167,7 @@ void MqttLink::ConnectorLoop() {
       need_connect_ = false;
       n.connected = true;
       n.session_present = session_present;
+      n.socket = socket;
     } else {
       backoff_ms = backoff_ms == 0 ? options_.min_retry_ms : std::min(options_.max_retry_ms, backoff_ms * 2);
       std::uniform_real_distribution<double> jitter(0.8, 1.2);
@@ -180,7 +182,7 @@ void MqttLink::ConnectorLoop() {
   }
 }
 
-Status MqttLink::ConnectOnce(bool* session_present) {
+Status MqttLink::ConnectOnce(bool* session_present, SocketId* socket) {
   int version;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -213,6 +215,7 @@ Status MqttLink::ConnectOnce(bool* session_present) {
   int window = options_.max_inflight;
   int rc;
   std::string refused;
+  const std::vector<ino_t> sockets_before = OpenSockets();
   if (version == 5) {
     o.cleansession = 0;
     o.cleanstart = 0;
@@ -271,6 +274,7 @@ Status MqttLink::ConnectOnce(bool* session_present) {
     if (src < 0) return Status::Unavailable("mqtt: subscribe " + filter + ": " + api_->strerror(src));
   }
   *session_present = o.returned.sessionPresent != 0;
+  *socket = FindNewPeerSocket(sockets_before, UriPort(options_.server_uri));
   std::lock_guard<std::mutex> lock(mu_);
   negotiated_version_ = version;
   negotiated_window_ = std::max(2, window);
@@ -285,6 +289,8 @@ void MqttLink::RecordReason(int token, int reason) {
 
 void MqttLink::Lost(const std::string& cause) {
   state_ = State::kDown;
+  EndBatch();
+  socket_ = SocketId{};
   tokens_.clear();  // the Publisher sends everything unacknowledged again after the reconnect
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -348,6 +354,7 @@ void MqttLink::Poll() {
         window_ = negotiated_window_;
       }
       state_ = State::kUp;
+      socket_ = n.socket;
       tokens_.clear();
       CollectCompletions(/*refresh=*/true);  // Paho's resends of older messages use window slots
       if (callbacks_.on_connected) callbacks_.on_connected(n.session_present);
@@ -423,6 +430,15 @@ Result<int> MqttLink::Publish(const std::string& topic, const std::string& paylo
   return static_cast<int>(token);
 }
 
+void MqttLink::BeginBatch() {
+  if (!corked_ && state_ == State::kUp) corked_ = SetCork(socket_, true);
+}
+
+void MqttLink::EndBatch() {
+  if (corked_) SetCork(socket_, false);
+  corked_ = false;
+}
+
 Status MqttLink::Disconnect(int timeout_ms) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -431,6 +447,8 @@ Status MqttLink::Disconnect(int timeout_ms) {
   }
   cv_.notify_all();
   if (connector_.joinable()) connector_.join();
+  EndBatch();
+  socket_ = SocketId{};
   if (handle_ == nullptr || !api_->isConnected(handle_)) {
     state_ = State::kDown;
     return Status::Ok();

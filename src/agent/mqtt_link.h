@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "agent/publisher.h"
+#include "agent/tcp_batch.h"
 #include "edgeloop/common/status.h"
 #include "edgeloop/mqtt/client.h"
 
@@ -87,6 +88,12 @@ class MqttLink final : public MessageSink {
   bool connected() const override { return state_ == State::kUp; }
   // QoS 1, not retained (MessageSink).
   Status Publish(const std::string& topic, const std::string& payload, uint64_t tag) override;
+  // The PUBLISHes between these two go out as one TCP segment (tcp_batch.h): they are held in
+  // the socket (TCP_CORK) until EndBatch. No-ops when Paho's socket was not found.
+  void BeginBatch() override;
+  void EndBatch() override;
+  // Paho's socket of this connection, as found at connect (unknown: batches are not corked).
+  const SocketId& batch_socket() const { return socket_; }
   // Any QoS / retained; returns Paho's token (0 for QoS 0).
   Result<int> Publish(const std::string& topic, const std::string& payload, int qos, bool retained, uint64_t tag);
   // Messages sent and not yet acknowledged (Paho's pending deliveries of this connection).
@@ -106,10 +113,11 @@ class MqttLink final : public MessageSink {
     bool session_present = false;
     Status failure;
     int retry_ms = 0;
+    SocketId socket;  // Paho's socket of the new connection, when found
   };
   MqttLink(MqttLinkOptions options, MqttLinkCallbacks callbacks, std::function<void()> wake);
   void ConnectorLoop();
-  Status ConnectOnce(bool* session_present);  // connector thread
+  Status ConnectOnce(bool* session_present, SocketId* socket);  // connector thread
   void Lost(const std::string& cause);
   // Reports the tokens that left Paho's pending list; `refresh`: also when none of ours is pending.
   void CollectCompletions(bool refresh);
@@ -128,6 +136,8 @@ class MqttLink final : public MessageSink {
   int version_ = 0;         // 5 or 4 once connected
   int window_ = 0;          // in-flight limit of the current connection
   State state_ = State::kDown;
+  SocketId socket_;     // Paho's socket of this connection, when found
+  bool corked_ = false;
   std::map<int, uint64_t> tokens_;  // pending token -> tag, this connection
   size_t paho_pending_ = 0;         // Paho's pending deliveries (ours + resends of older ones)
   std::vector<int> pending_buf_;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <arpa/inet.h>
+#include <linux/tcp.h>  // struct tcp_info with tcpi_segs_out
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -114,6 +115,37 @@ TEST(MqttLink, CompletionsComeFromPollAndAFullWindowIsRefused) {
   EXPECT_FALSE(link->connected());
 }
 
+uint64_t SegmentsOut(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  EXPECT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
+  return info.tcpi_segs_out;
+}
+
+TEST(MqttLink, ABatchGoesToTheBrokerInOneSegment) {
+  MosquittoServer broker;
+  broker.Start();
+  Recorder rec;
+  auto link = MakeLink(broker, "link-batch", &rec);
+  link->Start();
+  ASSERT_TRUE(PollUntil(*link, [&] { return link->connected(); }));
+  const SocketId s = link->batch_socket();
+  ASSERT_TRUE(s.known()) << "Paho's socket was not found";
+  // Ten PUBLISHes in a batch: held in the socket until EndBatch (without the cork the first
+  // goes at once, Nagle or not), then one segment (and at most an ACK of something besides).
+  const uint64_t before = SegmentsOut(s.fd);
+  link->BeginBatch();
+  for (uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(link->Publish("t/batch", "result " + std::to_string(i), i).ok());
+  const uint64_t held = SegmentsOut(s.fd) - before;
+  link->EndBatch();
+  const uint64_t batched = SegmentsOut(s.fd) - before;
+  EXPECT_EQ(held, 0u);
+  EXPECT_GE(batched, 1u);
+  EXPECT_LE(batched, 2u);
+  ASSERT_TRUE(PollUntil(*link, [&] { return rec.completions.size() == 10; }));
+  for (const auto& c : rec.completions) EXPECT_TRUE(c.status.ok()) << c.status.ToString();
+}
+
 TEST(MqttLink, RetainedMessagesArriveThroughTheSubscriptionMadeAtConnect) {
   MosquittoServer broker;
   broker.Start();
@@ -148,8 +180,11 @@ TEST(MqttLink, BrokerRestartIsReportedAndTheLinkReconnects) {
   // Attempts against the stopped broker fail and are reported with their retry delay.
   ASSERT_TRUE(PollUntil(*link, [&] { return rec.failures >= 1; }));
 
+  EXPECT_FALSE(link->batch_socket().known());  // forgotten with the connection
   broker.Start();
   ASSERT_TRUE(PollUntil(*link, [&] { return rec.connected == 2; }));
+  // The new connection's socket is found again (a socket's inode is not reused while it is open).
+  EXPECT_TRUE(link->batch_socket().known());
   // (Paho's MQTTClient 1.3 fills in `sessionPresent` for MQTT 3.1.1 only, so it is not checked here.)
   ASSERT_TRUE(link->Publish("t/a", "again", 7).ok());
   ASSERT_TRUE(PollUntil(*link, [&] { return !rec.completions.empty(); }));

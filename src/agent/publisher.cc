@@ -5,6 +5,25 @@
 #include <utility>
 
 namespace edgeloop::agent {
+namespace {
+
+// The sends of one pass go together (MessageSink::BeginBatch), when there are several.
+class SinkBatch {
+ public:
+  SinkBatch(MessageSink* sink, bool several) : sink_(several ? sink : nullptr) {
+    if (sink_ != nullptr) sink_->BeginBatch();
+  }
+  ~SinkBatch() {
+    if (sink_ != nullptr) sink_->EndBatch();
+  }
+  SinkBatch(const SinkBatch&) = delete;
+  SinkBatch& operator=(const SinkBatch&) = delete;
+
+ private:
+  MessageSink* sink_;
+};
+
+}  // namespace
 
 Publisher::Publisher(Spool* spool, MessageSink* sink, Options options)
     : spool_(spool), sink_(sink), options_(options) {}
@@ -82,6 +101,7 @@ void Publisher::SyncBeforeSend(int64_t now_ms) {
 
 void Publisher::SendHeld(int64_t now_ms) {
   if (!held_.empty() && CanSend()) SyncBeforeSend(now_ms);
+  SinkBatch batch(sink_, held_.size() > 1);
   for (const SpoolRecord& r : held_) {
     if (!CanSend() || !Send(r, now_ms)) {
       backlog_ = true;  // this one and the rest are read from the spool when the window allows
@@ -125,6 +145,7 @@ Status Publisher::Pump(int64_t now_ms, bool force_flush) {
       break;
     }
     SyncBeforeSend(now_ms);
+    SinkBatch batch(sink_, recs->size() > 1);
     for (const SpoolRecord& r : *recs) {
       if (!acked_set_.count(r.id) && !retry_.count(r.id) && !inflight_.count(r.id)) {
         if (!Send(r, now_ms)) return flush;  // the link went down; try again later

@@ -44,6 +44,9 @@ class MessageSink {
   virtual bool connected() const = 0;
   // QoS 1, not retained. Errors: Unavailable when the link is down (nothing was queued).
   virtual Status Publish(const std::string& topic, const std::string& payload, uint64_t tag) = 0;
+  // Around several Publish calls in a row: the sink may send them together (one TCP segment).
+  virtual void BeginBatch() {}
+  virtual void EndBatch() {}
 };
 
 class Publisher {

@@ -19,9 +19,13 @@ class ScriptedSink : public MessageSink {
   Status Publish(const std::string& topic, const std::string& payload, uint64_t tag) override {
     if (!up) return Status::Unavailable("down");
     sent.push_back({topic, payload, tag});
+    events.push_back(payload);
     if (on_publish) on_publish(payload);
     return Status::Ok();
   }
+  void BeginBatch() override { events.push_back("["); }
+  void EndBatch() override { events.push_back("]"); }
+  std::vector<std::string> events;  // payloads, and [ ] around the batches
   std::function<void(const std::string&)> on_publish;
   struct Sent {
     std::string topic, payload;
@@ -86,6 +90,7 @@ TEST_F(PublisherTest, OfflineMessagesWaitAndGoInOrderOnConnect) {
   pub_->OnConnected(now_);
   ASSERT_TRUE(pub_->Pump(now_).ok());
   EXPECT_EQ(Payloads(), (std::vector<std::string>{"m0", "m1", "m2", "m3"}));  // window of 4
+  EXPECT_EQ(sink_.events, (std::vector<std::string>{"[", "m0", "m1", "m2", "m3", "]"}));  // the backlog read: a batch
   AckAll();
   sink_.sent.clear();
   ASSERT_TRUE(pub_->Pump(now_).ok());
@@ -172,6 +177,7 @@ TEST_F(PublisherTest, CoalescedResultsWaitThenGoTogetherInOrder) {
   EXPECT_TRUE(sink_.sent.empty());
   ASSERT_TRUE(pub_->Pump(1000).ok());
   EXPECT_EQ(Payloads(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(sink_.events, (std::vector<std::string>{"[", "a", "b", "]"}));  // one batch: one TCP segment
   AckAll();
   ASSERT_TRUE(pub_->Pump(1000, true).ok());
   EXPECT_EQ(spool_->stats().count, 0);
@@ -189,6 +195,8 @@ TEST_F(PublisherTest, AnAlarmGoesAtOnceAfterTheHeldResults) {
   EXPECT_EQ(sink_.sent.size(), 3u);  // held again
   ASSERT_TRUE(pub_->Pump(now_, /*force_flush=*/true).ok());  // what a stop does
   EXPECT_EQ(Payloads(), (std::vector<std::string>{"r1", "r2", "alarm", "r3"}));
+  // Only several messages make a batch.
+  EXPECT_EQ(sink_.events, (std::vector<std::string>{"[", "r1", "r2", "]", "alarm", "r3"}));
 }
 
 TEST_F(PublisherTest, HeldResultsAreNotLostWhenTheLinkDrops) {
@@ -210,6 +218,7 @@ TEST_F(PublisherTest, HeldResultsBeyondTheWindowGoFromTheSpoolAsPubacksFreeIt) {
   for (int i = 0; i < 6; ++i) Put(std::string("m").append(std::to_string(i)));
   ASSERT_TRUE(pub_->Pump(1000).ok());
   EXPECT_EQ(Payloads(), (std::vector<std::string>{"m0", "m1", "m2", "m3"}));  // window of 4
+  EXPECT_EQ(sink_.events, (std::vector<std::string>{"[", "m0", "m1", "m2", "m3", "]"}));  // the backlog read: a batch
   AckAll();
   sink_.sent.clear();
   ASSERT_TRUE(pub_->Pump(1001).ok());
