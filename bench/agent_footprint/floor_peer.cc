@@ -12,6 +12,11 @@
 //                    contract asks: one result per message, durable before it is sent);
 //                    --batch N: the PUBLISHes of N ticks go in one send, their PUBACKs read then
 //                    (what several results per send would save).
+//                    --client paho: the same MQTT through Paho's MQTTClient, the library the agent
+//                    must use, driven as the agent drives it (no callbacks thread; the PUBLISHes
+//                    of a batch held in the socket with TCP_CORK as the agent's are; the PUBACKs
+//                    read with MQTTClient_receive at the next tick): the floor under the agent
+//                    with its library, doing no inference, JSON or anything else.
 // Runs until SIGTERM.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -30,6 +35,9 @@
 #include <string>
 #include <vector>
 
+#include <MQTTClient.h>
+
+#include "agent/tcp_batch.h"
 #include "edgeloop/common/flags.h"
 
 namespace edgeloop {
@@ -106,6 +114,70 @@ void AppendPublish(std::vector<uint8_t>* out, const std::string& topic, uint16_t
   out->insert(out->end(), payload.begin(), payload.end());
 }
 
+// The MQTT of --client paho.
+class PahoSender {
+ public:
+  ~PahoSender() {
+    if (client_ != nullptr) MQTTClient_destroy(&client_);
+  }
+  bool Connect(int port, const std::string& client_id) {
+    const std::string uri = "tcp://127.0.0.1:" + std::to_string(port);
+    if (MQTTClient_create(&client_, uri.c_str(), client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE, nullptr) !=
+        MQTTCLIENT_SUCCESS) {
+      return false;
+    }
+    MQTTClient_connectOptions o = MQTTClient_connectOptions_initializer;
+    o.keepAliveInterval = 60;
+    o.cleansession = 1;
+    o.reliable = 0;
+    o.maxInflightMessages = 64;
+    const std::vector<ino_t> before = agent::OpenSockets();
+    if (MQTTClient_connect(client_, &o) != MQTTCLIENT_SUCCESS) return false;
+    socket_ = agent::FindNewPeerSocket(before, port);
+    return socket_.known();
+  }
+  // The batch's PUBLISHes in one segment.
+  bool Send(const std::string& topic, const std::string& payload, long count) {
+    agent::SetCork(socket_, true);
+    bool ok = true;
+    for (long i = 0; i < count && ok; ++i) {
+      MQTTClient_deliveryToken token = 0;
+      ok = MQTTClient_publish(client_, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, 0, &token) ==
+           MQTTCLIENT_SUCCESS;
+      in_flight_ += ok ? 1 : 0;
+    }
+    agent::SetCork(socket_, false);
+    return ok;
+  }
+  // Reads what the broker sent, one packet per receive, until nothing more was acknowledged.
+  bool ReadAcks() {
+    while (in_flight_ > 0) {
+      char* topic = nullptr;
+      int topic_len = 0;
+      MQTTClient_message* msg = nullptr;
+      if (MQTTClient_receive(client_, &topic, &topic_len, &msg, 0) != MQTTCLIENT_SUCCESS) return false;
+      if (msg != nullptr) {
+        MQTTClient_freeMessage(&msg);
+        MQTTClient_free(topic);
+        continue;
+      }
+      MQTTClient_deliveryToken* pending = nullptr;
+      if (MQTTClient_getPendingDeliveryTokens(client_, &pending) != MQTTCLIENT_SUCCESS) return false;
+      long n = 0;
+      while (pending != nullptr && pending[n] != -1) ++n;
+      MQTTClient_free(pending);
+      if (n == in_flight_) break;  // the socket is drained
+      in_flight_ = n;
+    }
+    return MQTTClient_isConnected(client_) != 0;
+  }
+
+ private:
+  MQTTClient client_ = nullptr;
+  agent::SocketId socket_;
+  long in_flight_ = 0;
+};
+
 void NextDeadline(timespec* t, long period_ns) {
   t->tv_nsec += period_ns;
   while (t->tv_nsec >= 1000000000L) {
@@ -115,7 +187,7 @@ void NextDeadline(timespec* t, long period_ns) {
 }
 
 int Main(int argc, char** argv) {
-  std::string mode, spool_path, topic = "footprint/floor";
+  std::string mode, spool_path, topic = "footprint/floor", client = "hand";
   int64_t port = 0, batch = 1, payload_bytes = 500;
   double rate_hz = 10;
   Flags flags("bench_footprint_floor --mode sleep|publish [--port P --spool FILE --payload-bytes N --batch N]",
@@ -126,6 +198,7 @@ int Main(int argc, char** argv) {
   flags.String("--topic", &topic, "the topic it publishes to");
   flags.Int("--payload-bytes", &payload_bytes, "bytes per result");
   flags.Int("--batch", &batch, "ticks whose PUBLISHes go in one send");
+  flags.String("--client", &client, "hand: MQTT packets written by hand; paho: Paho's MQTTClient, as the agent drives it");
   flags.Double("--rate-hz", &rate_hz, "ticks per second");
   Status parsed = flags.Parse(argc, argv);
   if (flags.help_requested()) {
@@ -133,7 +206,9 @@ int Main(int argc, char** argv) {
     return 0;
   }
   const bool publish = mode == "publish";
-  if (!parsed.ok() || (mode != "sleep" && !publish) || rate_hz <= 0 || batch < 1 || payload_bytes < 1 ||
+  const bool paho = client == "paho";
+  if (!parsed.ok() || (mode != "sleep" && !publish) || (client != "hand" && !paho) || rate_hz <= 0 || batch < 1 ||
+      payload_bytes < 1 ||
       (publish && (port <= 0 || spool_path.empty()))) {
     std::fprintf(stderr, "bench_footprint_floor: %s\n%s",
                  parsed.ok() ? "--mode sleep|publish and, to publish, --port and --spool are needed"
@@ -145,8 +220,10 @@ int Main(int argc, char** argv) {
   int sock = -1, spool = -1;
   constexpr size_t kSpoolBytes = 4 << 20;
   char* ring = nullptr;
+  PahoSender paho_sender;
   if (publish) {
-    sock = Connect(static_cast<int>(port), "footprint-floor-" + std::to_string(::getpid()));
+    const std::string client_id = "footprint-floor-" + std::to_string(::getpid());
+    sock = paho ? (paho_sender.Connect(static_cast<int>(port), client_id) ? 0 : -1) : Connect(static_cast<int>(port), client_id);
     spool = ::open(spool_path.c_str(), O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0644);
     const std::string zeros(kSpoolBytes, '\0');
     void* map = MAP_FAILED;
@@ -178,6 +255,13 @@ int Main(int argc, char** argv) {
     std::memcpy(ring + spool_end, record.data(), record.size());
     spool_end += record.size();
     if (tick % ticks_per_sync == 0) ::fdatasync(spool);
+    if (paho) {
+      if (!paho_sender.ReadAcks() || (tick % batch == 0 && !paho_sender.Send(topic, payload, batch))) {
+        std::fprintf(stderr, "bench_footprint_floor: the broker closed the connection\n");
+        return 1;
+      }
+      continue;
+    }
     out.insert(out.end(), record.begin(), record.end());
     if (tick % batch != 0) continue;
     if (!WriteAll(sock, out.data(), out.size()) || !ReadExactly(sock, acks.data(), acks.size())) {

@@ -223,6 +223,7 @@ class ResultCounter {
 struct FloorPeer {
   std::string what;
   int batch = 0;  // results per send; 0: the loop that only wakes
+  bool paho = false;  // Paho's MQTTClient instead of hand-written MQTT
   std::unique_ptr<Process> process;
 };
 
@@ -244,12 +245,13 @@ std::vector<FloorPeer> StartFloorPeers(std::string path, int port, double rate_h
     return peers;
   }
   const std::string hz = std::to_string(rate_hz), bytes = std::to_string(std::max<int64_t>(payload_bytes, 1));
-  const auto start = [&](std::string what, int sends, std::vector<std::string> args) {
+  const auto start = [&](std::string what, int sends, std::vector<std::string> args, bool paho = false) {
     args.insert(args.begin(), {path, "--rate-hz", hz});
     ProcessOptions po;
     po.stdout_path = "/dev/null";
     po.stderr_path = dir.Join("floor-" + std::to_string(peers.size()) + ".log");
-    peers.push_back({std::move(what), sends, std::make_unique<Process>(args, po)});
+    if (paho) args.insert(args.end(), {"--client", "paho"});
+    peers.push_back({std::move(what), sends, paho, std::make_unique<Process>(args, po)});
   };
   const std::string p = std::to_string(port);
   start("wake-ups at the rate only (clock_nanosleep)", 0, {"--mode", "sleep"});
@@ -259,6 +261,10 @@ std::vector<FloorPeer> StartFloorPeers(std::string path, int port, double rate_h
   start("the same, " + std::to_string(batch) + " results per send (each waits up to 1 s)", batch,
         {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-2.spool"), "--payload-bytes", bytes, "--batch",
          std::to_string(batch), "--topic", "footprint/floor/2"});
+  start("the same through Paho's MQTTClient, as the agent drives it", batch,
+        {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-3.spool"), "--payload-bytes", bytes, "--batch",
+         std::to_string(batch), "--topic", "footprint/floor/3"},
+        /*paho=*/true);
   return peers;
 }
 
@@ -409,19 +415,23 @@ int Main(int argc, char** argv) {
   std::printf("  peer in the same run, mosquitto: resident %.2f MB, CPU %.4f %% of a core%s\n",
               broker_rss_kb * 1024.0 / mb, broker_cpu, floors.empty() ? "" : " (serving the agent and the floor peers)");
   if (!floors.empty()) {
-    std::printf("  floor of this machine in the same run (bench_footprint_floor: hand-written, no library, %lld-byte "
-                "results, schedstat):\n", static_cast<long long>(counter.mean_bytes()));
-    // The agent against the floor that sends as it does: each result at once, or a second's together.
-    double like_floor = 0;
+    std::printf("  floor of this machine in the same run (bench_footprint_floor: MQTT written by hand unless Paho is "
+                "named, %lld-byte results, schedstat):\n", static_cast<long long>(counter.mean_bytes()));
+    // The agent against the floors that send as it does: each result at once, or a second's together.
+    double like_floor = 0, like_paho = 0;
     for (size_t i = 0; i < floors.size(); ++i) {
       const double cpu = SchedPercent(f0[i], f1[i]);
-      if (floors[i].batch == (coalesce_ms > 0 ? second_batch : 1)) like_floor = cpu;
+      if (floors[i].batch == (coalesce_ms > 0 ? second_batch : 1)) (floors[i].paho ? like_paho : like_floor) = cpu;
       std::printf("    %-62s %8.4f %% %8.4f %% %6.2f\n", floors[i].what.c_str(), cpu, 0.1, cpu / 0.1);
     }
     for (FloorPeer& f : floors) f.process->Signal(SIGTERM);
     if (like_floor > 0) {
       std::printf("    edgeloop-agent (mqtt.coalesce_ms %lld) / the floor that sends the same way: %.2fx\n",
                   static_cast<long long>(coalesce_ms), cpu_sched / like_floor);
+    }
+    if (like_paho > 0) {
+      std::printf("    edgeloop-agent / the floor with Paho sending the same way: %.2fx (inference, JSON, alarms, health: "
+                  "%.1f us/window)\n", cpu_sched / like_paho, (cpu_sched - like_paho) / 100.0 * 1e6 / rate_hz);
     }
   }
   std::printf("  delivery: %lld results in the interval (%.2f/s), %lld in all, seq 1..%lld, %lld missing; agent exit %d\n",
