@@ -17,6 +17,8 @@
 //                    of a batch held in the socket with TCP_CORK as the agent's are; the PUBACKs
 //                    read with MQTTClient_receive at the next tick): the floor under the agent
 //                    with its library, doing no inference, JSON or anything else.
+//                    --no-fdatasync: no fdatasync at all (a spool durable against kill -9 only,
+//                    not power loss): what the floor would be without it.
 // Runs until SIGTERM.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -198,6 +200,8 @@ int Main(int argc, char** argv) {
   flags.String("--topic", &topic, "the topic it publishes to");
   flags.Int("--payload-bytes", &payload_bytes, "bytes per result");
   flags.Int("--batch", &batch, "ticks whose PUBLISHes go in one send");
+  bool no_fdatasync = false;
+  flags.Bool("--no-fdatasync", &no_fdatasync, "never fdatasync the spool (kill -9 safe only)");
   flags.String("--client", &client, "hand: MQTT packets written by hand; paho: Paho's MQTTClient, as the agent drives it");
   flags.Double("--rate-hz", &rate_hz, "ticks per second");
   Status parsed = flags.Parse(argc, argv);
@@ -254,7 +258,7 @@ int Main(int argc, char** argv) {
     if (spool_end + record.size() > kSpoolBytes) spool_end = 0;  // a ring: the floor keeps no state
     std::memcpy(ring + spool_end, record.data(), record.size());
     spool_end += record.size();
-    if (tick % ticks_per_sync == 0) ::fdatasync(spool);
+    if (!no_fdatasync && tick % ticks_per_sync == 0) ::fdatasync(spool);
     if (paho) {
       if (!paho_sender.ReadAcks() || (tick % batch == 0 && !paho_sender.Send(topic, payload, batch))) {
         std::fprintf(stderr, "bench_footprint_floor: the broker closed the connection\n");

@@ -265,6 +265,10 @@ std::vector<FloorPeer> StartFloorPeers(std::string path, int port, double rate_h
         {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-3.spool"), "--payload-bytes", bytes, "--batch",
          std::to_string(batch), "--topic", "footprint/floor/3"},
         /*paho=*/true);
+  start("the same without fdatasync (safe against kill -9, not power loss)", batch,
+        {"--mode", "publish", "--port", p, "--spool", dir.Join("floor-4.spool"), "--payload-bytes", bytes, "--batch",
+         std::to_string(batch), "--topic", "footprint/floor/4", "--no-fdatasync"},
+        /*paho=*/true);
   return peers;
 }
 
@@ -421,7 +425,8 @@ int Main(int argc, char** argv) {
     double like_floor = 0, like_paho = 0;
     for (size_t i = 0; i < floors.size(); ++i) {
       const double cpu = SchedPercent(f0[i], f1[i]);
-      if (floors[i].batch == (coalesce_ms > 0 ? second_batch : 1)) (floors[i].paho ? like_paho : like_floor) = cpu;
+      double& like = floors[i].paho ? like_paho : like_floor;  // the first that sends as the agent does
+      if (like == 0 && floors[i].batch == (coalesce_ms > 0 ? second_batch : 1)) like = cpu;
       std::printf("    %-62s %8.4f %% %8.4f %% %6.2f\n", floors[i].what.c_str(), cpu, 0.1, cpu / 0.1);
     }
     for (FloorPeer& f : floors) f.process->Signal(SIGTERM);
