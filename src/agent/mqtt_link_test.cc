@@ -11,7 +11,6 @@
 #include <thread>
 
 #include <arpa/inet.h>
-#include <linux/tcp.h>  // struct tcp_info with tcpi_segs_out
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 #include <mutex>
 #include <fstream>
 
+#include "agent/tcp_test_util.h"
 #include "test/support/process.h"
 #include "test/support/servers.h"
 #include "test/support/temp_dir.h"
@@ -113,13 +113,6 @@ TEST(MqttLink, CompletionsComeFromPollAndAFullWindowIsRefused) {
   EXPECT_TRUE(link->Publish("t/a", "after", 999).ok());
   EXPECT_TRUE(link->Disconnect(2000).ok());
   EXPECT_FALSE(link->connected());
-}
-
-uint64_t SegmentsOut(int fd) {
-  tcp_info info{};
-  socklen_t len = sizeof info;
-  EXPECT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-  return info.tcpi_segs_out;
 }
 
 TEST(MqttLink, ABatchGoesToTheBrokerInOneSegment) {

@@ -2,10 +2,11 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <linux/tcp.h>  // struct tcp_info with tcpi_segs_out
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "agent/tcp_test_util.h"
 
 namespace edgeloop::agent {
 namespace {
@@ -37,13 +38,6 @@ struct LoopbackPair {
   }
   bool ok() const { return server >= 0; }
 };
-
-uint64_t SegmentsOut(int fd) {
-  tcp_info info{};
-  socklen_t len = sizeof info;
-  EXPECT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
-  return info.tcpi_segs_out;
-}
 
 int CorkValue(int fd) {
   int v = -1;
